@@ -1,0 +1,197 @@
+//! What an audit tells about one file.
+
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// The container format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    Elf,
+    Pe,
+    MachO,
+}
+
+/// How the file is linked, from its program headers and dynamic table (not from `DF_1_PIE`,
+/// which LLVM set only from 2020 on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// An executable with no interpreter and no needed library (ELF `ET_EXEC`).
+    StaticExecutable,
+    /// `ET_DYN` with `PT_DYNAMIC` for self-relocation, but no `PT_INTERP` and no `DT_NEEDED`.
+    StaticPieExecutable,
+    /// An executable that needs a loader or libraries at run time.
+    DynamicExecutable,
+    /// A shared library (`.so`, `.dll`, `.dylib`).
+    SharedLibrary,
+    /// Relocatable objects, core files and anything else that is not run.
+    Other,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::StaticExecutable => "static",
+            Kind::StaticPieExecutable => "static-pie",
+            Kind::DynamicExecutable => "dynamic",
+            Kind::SharedLibrary => "shared-library",
+            Kind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Elf => "ELF",
+            Format::Pe => "PE",
+            Format::MachO => "Mach-O",
+        })
+    }
+}
+
+/// A glibc version such as `2.17`, ordered numerically (2.9 < 2.17).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GlibcVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl GlibcVersion {
+    pub const fn new(major: u32, minor: u32) -> Self {
+        GlibcVersion {
+            major,
+            minor,
+            patch: 0,
+        }
+    }
+
+    /// Parses the `x.y[.z]` of a `GLIBC_x.y[.z]` version-needed name; `None` for `GLIBC_PRIVATE`
+    /// and anything else that is not a number.
+    pub fn from_symbol_version(name: &str) -> Option<Self> {
+        name.strip_prefix("GLIBC_")?.parse().ok()
+    }
+}
+
+impl FromStr for GlibcVersion {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || {
+            format!("`{text}` is not a glibc version: write it as MAJOR.MINOR, for example 2.17")
+        };
+        let mut parts = text.split('.');
+        let mut next = |required: bool| -> Result<u32, String> {
+            match parts.next() {
+                Some(part) if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) => {
+                    part.parse().map_err(|_| bad())
+                }
+                None if !required => Ok(0),
+                _ => Err(bad()),
+            }
+        };
+        let version = GlibcVersion {
+            major: next(true)?,
+            minor: next(true)?,
+            patch: next(false)?,
+        };
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        Ok(version)
+    }
+}
+
+impl fmt::Display for GlibcVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)?;
+        if self.patch != 0 {
+            write!(f, ".{}", self.patch)?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for GlibcVersion {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Everything linkaudit reads about one file. Serialized as the `--json` schema (see README).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Audit {
+    pub format: Format,
+    /// The `object` crate's architecture name, lower case: `x86_64`, `aarch64`, `i386`...
+    pub arch: String,
+    pub kind: Kind,
+    /// ELF `PT_INTERP`, such as `/lib64/ld-linux-x86-64.so.2`.
+    pub interpreter: Option<String>,
+    /// ELF `DT_NEEDED`, PE imported DLLs, Mach-O `LC_LOAD_*DYLIB`, in file order.
+    pub needed: Vec<String>,
+    /// PE DLLs loaded on first use (delay-load import table).
+    pub delay_load: Vec<String>,
+    pub rpath: Vec<String>,
+    pub runpath: Vec<String>,
+    /// ELF `.gnu.version_r`: the versions required from each library, such as
+    /// `libc.so.6 -> [GLIBC_2.2.5, GLIBC_2.34]`.
+    pub symbol_versions: BTreeMap<String, Vec<String>>,
+    /// The highest `GLIBC_x.y` required: the oldest glibc the file can start on.
+    pub glibc_floor: Option<GlibcVersion>,
+    /// PE only: the C runtime DLLs imported (vcruntime*, msvcp*, ucrtbase*, api-ms-win-crt-*).
+    pub crt_dlls: Vec<String>,
+}
+
+impl Audit {
+    pub(crate) fn new(format: Format, arch: String, kind: Kind) -> Self {
+        Audit {
+            format,
+            arch,
+            kind,
+            interpreter: None,
+            needed: Vec::new(),
+            delay_load: Vec::new(),
+            rpath: Vec::new(),
+            runpath: Vec::new(),
+            symbol_versions: BTreeMap::new(),
+            glibc_floor: None,
+            crt_dlls: Vec::new(),
+        }
+    }
+
+    /// True when the file needs nothing at run time but the kernel (or, on Windows, system DLLs
+    /// that are always present).
+    pub fn is_static(&self) -> bool {
+        self.interpreter.is_none()
+            && match self.format {
+                Format::Pe => self.crt_dlls.is_empty(),
+                Format::Elf | Format::MachO => self.needed.is_empty(),
+            }
+    }
+
+    /// All versions required from glibc's libraries, with the library that asks for them.
+    pub fn glibc_versions(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.symbol_versions
+            .iter()
+            .flat_map(|(lib, versions)| versions.iter().map(move |v| (lib.as_str(), v.as_str())))
+            .filter(|(_, v)| v.starts_with("GLIBC_"))
+    }
+}
+
+pub(crate) fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub(crate) fn arch_name(arch: object::Architecture) -> String {
+    format!("{arch:?}").to_ascii_lowercase()
+}
