@@ -78,6 +78,20 @@ impl fmt::Display for Policy {
 }
 
 impl Policy {
+    /// The policy a release target implies: musl must be static, gnu must keep to the glibc floor,
+    /// Windows must not import a C runtime DLL. `None` for targets without a rule (Apple).
+    pub fn for_target(triple: &str, glibc_floor: GlibcVersion) -> Option<Policy> {
+        if triple.contains("-linux-musl") {
+            Some(Policy::Static)
+        } else if triple.contains("-linux-gnu") {
+            Some(Policy::Glibc(glibc_floor))
+        } else if triple.contains("-windows-") {
+            Some(Policy::CrtStatic)
+        } else {
+            None
+        }
+    }
+
     /// Every way `audit` breaks this policy; empty when it passes.
     pub fn check(&self, audit: &Audit) -> Vec<Violation> {
         let mut found = Vec::new();
