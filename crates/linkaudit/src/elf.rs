@@ -36,7 +36,14 @@ pub(crate) fn audit<Elf: FileHeader<Endian = object::Endianness>>(
         }
     }
 
-    let kind = classify(header.e_type(endian), interpreter.is_some(), &dynamic);
+    let entry: u64 = header.e_entry(endian).into();
+    let has_entry = entry != 0;
+    let kind = classify(
+        header.e_type(endian),
+        interpreter.is_some(),
+        has_entry,
+        &dynamic,
+    );
     let mut audit = Audit::new(Format::Elf, machine_name(header.e_machine(endian)), kind);
     audit.interpreter = interpreter;
     audit.needed = dynamic.needed;
@@ -52,16 +59,24 @@ pub(crate) fn audit<Elf: FileHeader<Endian = object::Endianness>>(
 
 /// Static-pie is `ET_DYN` with `PT_DYNAMIC` but no `PT_INTERP` and no `DT_NEEDED`. A shared library
 /// can look the same, so a `DT_SONAME` without `DF_1_PIE` marks a library (ld.so, libc.so.6 even has
-/// a `PT_INTERP`).
-fn classify(e_type: elf::FileType, has_interp: bool, dynamic: &DynamicFacts) -> Kind {
-    let is_pie = dynamic.flags_1 & u64::from(elf::DF_1_PIE.0) != 0;
+/// a `PT_INTERP`), and so does a zero entry point when neither is there (a `-nostdlib` library
+/// without a soname has nothing else to tell it apart).
+fn classify(
+    e_type: elf::FileType,
+    has_interp: bool,
+    has_entry: bool,
+    dynamic: &DynamicFacts,
+) -> Kind {
+    let is_pie = dynamic.flags_1 & elf::DF_1_PIE.0 != 0;
     let needs_loader = has_interp || !dynamic.needed.is_empty();
     match e_type {
         elf::ET_EXEC if needs_loader => Kind::DynamicExecutable,
         elf::ET_EXEC => Kind::StaticExecutable,
         elf::ET_DYN if dynamic.has_soname && !is_pie => Kind::SharedLibrary,
         elf::ET_DYN if has_interp => Kind::DynamicExecutable,
-        elf::ET_DYN if dynamic.needed.is_empty() && dynamic.has_dynamic => {
+        elf::ET_DYN
+            if dynamic.needed.is_empty() && dynamic.has_dynamic && (is_pie || has_entry) =>
+        {
             Kind::StaticPieExecutable
         }
         elf::ET_DYN if is_pie => Kind::DynamicExecutable,

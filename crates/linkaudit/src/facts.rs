@@ -15,9 +15,9 @@ pub enum Format {
 }
 
 /// How the file is linked, from its program headers and dynamic table (not from `DF_1_PIE`,
-/// which LLVM set only from 2020 on).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// which LLVM set only from 2020 on). Serialized as [`Kind::as_str`], the word
+/// `dist-manifest.json` uses (`"kind": "dynamic"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     /// An executable with no interpreter and no needed library (ELF `ET_EXEC`).
     StaticExecutable,
@@ -40,6 +40,33 @@ impl Kind {
             Kind::SharedLibrary => "shared-library",
             Kind::Other => "other",
         }
+    }
+}
+
+impl Serialize for Kind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        [
+            Kind::StaticExecutable,
+            Kind::StaticPieExecutable,
+            Kind::DynamicExecutable,
+            Kind::SharedLibrary,
+            Kind::Other,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+        .ok_or_else(|| {
+            format!(
+                "unknown kind `{text}`: use static, static-pie, dynamic, shared-library or other"
+            )
+        })
     }
 }
 

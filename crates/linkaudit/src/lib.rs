@@ -15,6 +15,10 @@ mod facts;
 mod macho;
 mod pe;
 mod policy;
+#[cfg(feature = "scan")]
+pub mod scan;
+#[cfg(feature = "verify")]
+pub mod verify;
 
 pub use facts::{Audit, Format, GlibcVersion, Kind};
 pub use policy::{Policy, Violation};
@@ -73,16 +77,36 @@ pub fn audit_bytes(data: &[u8]) -> Result<Audit, AuditError> {
 
 /// Audits the file at `path`, mapped into memory rather than read whole.
 pub fn audit_path(path: &Path) -> Result<Audit, AuditError> {
+    // Look before opening: opening a FIFO would block until someone writes to it.
+    let metadata = std::fs::metadata(path).map_err(AuditError::Io)?;
+    if metadata.is_dir() {
+        return Err(AuditError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is a directory; audit the binaries under it with `linkaudit scan DIR`",
+        )));
+    }
+    if !metadata.is_file() {
+        return Err(AuditError::NotABinary);
+    }
     let file = std::fs::File::open(path).map_err(AuditError::Io)?;
+    audit_file(&file)
+}
+
+/// Audits an open file, mapped into memory rather than read whole. The caller makes sure it is a
+/// regular file: mapping a FIFO or a device would block or fail.
+pub fn audit_file(file: &std::fs::File) -> Result<Audit, AuditError> {
     let len = file.metadata().map_err(AuditError::Io)?.len();
     if len == 0 {
         return Err(AuditError::NotABinary);
     }
     // SAFETY: the map is read-only and private; a file truncated underneath us could fault,
     // which is the accepted trade-off of every mmap-based scanner (scanelf does the same).
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(AuditError::Io)?;
+    let map = unsafe { memmap2::Mmap::map(file) }.map_err(AuditError::Io)?;
     audit_bytes(&map)
 }
+
+/// How many leading bytes [`looks_like_binary`] needs to decide.
+pub const MAGIC_LEN: usize = 4;
 
 /// True when `prefix` (the first bytes of a file) starts like a binary this crate reads.
 /// Lets a directory walk skip text files, images and archives without reading them whole.
