@@ -1,8 +1,7 @@
-fn main() {
-    std::process::exit(linkaudit_cli_placeholder());
-}
+//! The `linkaudit` command: see the crate's README for the CLI, the JSON schema and the exit codes.
 
-fn linkaudit_cli_placeholder() -> i32 {
-    eprintln!("linkaudit: the CLI is being written (issue #3)");
-    2
+mod cli;
+
+fn main() {
+    std::process::exit(cli::run());
 }

@@ -1,0 +1,212 @@
+//! Command-line parsing and the three commands: audit files, scan trees, verify a release.
+
+mod json;
+mod table;
+
+use clap::{Parser, Subcommand};
+use linkaudit::scan::{scan, ScannedFile, Summary};
+use linkaudit::{audit_path, Audit, AuditError, GlibcVersion, Policy, Violation};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Exit codes, the same for every command (see README).
+pub const PASS: i32 = 0;
+pub const VIOLATION: i32 = 1;
+pub const UNREADABLE: i32 = 2;
+
+/// Tells how ELF, PE and Mach-O binaries are linked, by reading them (never running them).
+///
+/// Exit status: 0 when every file passes, 1 when one breaks the policy, 2 when a file cannot be
+/// read or is no binary.
+#[derive(Parser)]
+#[command(name = "linkaudit", version, args_conflicts_with_subcommands = true)]
+#[command(subcommand_negates_reqs = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Binaries to audit.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    output: Output,
+    /// Also print the rpath, runpath, delay-loaded DLLs and symbol versions of each file.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+#[derive(clap::Args)]
+struct Output {
+    /// Check every file against a policy: static, glibc:MAJOR.MINOR (e.g. glibc:2.17) or crt-static.
+    #[arg(long, value_name = "POLICY")]
+    policy: Option<Policy>,
+    /// Print one JSON object per file (one per line) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Walk directories, audit every binary in them in parallel and print a summary.
+    Scan {
+        /// Directories (or files) to walk; symbolic links inside them are not followed.
+        #[arg(required = true, value_name = "DIR")]
+        roots: Vec<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+        /// List the files that need a glibc newer than this version (e.g. 2.17).
+        #[arg(long, value_name = "VERSION")]
+        glibc_above: Option<GlibcVersion>,
+    },
+    /// Check a release directory: SHA256SUMS, <archive>.sha256, dist-manifest.json, archive
+    /// entries, and the policy each binary's target implies.
+    Verify {
+        /// The dist/ directory written by `cargo xtask dist`.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { UNREADABLE } else { PASS };
+        }
+    };
+    match cli.command {
+        None => audit_files(&cli.files, &cli.output, cli.verbose),
+        Some(Command::Scan {
+            roots,
+            output,
+            glibc_above,
+        }) => scan_trees(&roots, &output, glibc_above),
+        Some(Command::Verify { dir }) => verify(&dir),
+    }
+}
+
+/// One file's audit and its verdict under the policy asked for.
+pub struct Checked<'a> {
+    pub path: &'a std::path::Path,
+    pub audit: &'a Audit,
+    pub policy: Option<Policy>,
+    pub violations: Vec<Violation>,
+}
+
+/// Errors go to stderr on one line each, whatever the output format.
+fn report_error(path: &std::path::Path, error: &AuditError) {
+    eprintln!(
+        "linkaudit: {}",
+        one_line(&format!("{}: {error}", path.display()))
+    );
+}
+
+pub fn one_line(text: &str) -> String {
+    text.replace(['\n', '\r'], " ")
+}
+
+fn audit_files(files: &[PathBuf], output: &Output, verbose: bool) -> i32 {
+    let results: Vec<(PathBuf, Result<Audit, AuditError>)> = files
+        .iter()
+        .map(|path| (path.clone(), audit_path(path)))
+        .collect();
+    let mut code = PASS;
+    let mut checked = Vec::new();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for (path, result) in &results {
+        match result {
+            Ok(audit) => {
+                let violations = output.policy.map(|p| p.check(audit)).unwrap_or_default();
+                if !violations.is_empty() && code == PASS {
+                    code = VIOLATION;
+                }
+                checked.push(Checked {
+                    path,
+                    audit,
+                    policy: output.policy,
+                    violations,
+                });
+            }
+            Err(error) => {
+                code = UNREADABLE;
+                report_error(path, error);
+                if output.json {
+                    let _ = writeln!(out, "{}", json::error_line(path, error));
+                }
+            }
+        }
+    }
+    if output.json {
+        for file in &checked {
+            let _ = writeln!(out, "{}", json::file_line(file));
+        }
+    } else if !checked.is_empty() {
+        let _ = table::write_files(&mut out, &checked, verbose);
+    }
+    code
+}
+
+fn scan_trees(roots: &[PathBuf], output: &Output, glibc_above: Option<GlibcVersion>) -> i32 {
+    let found = match scan(roots) {
+        Ok(found) => found,
+        Err(err) => {
+            eprintln!("linkaudit scan: {}", one_line(&err.to_string()));
+            return UNREADABLE;
+        }
+    };
+    let summary = Summary::new(&found, glibc_above, output.policy);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if output.json {
+        for ScannedFile { path, result } in &found {
+            let line = match result {
+                Ok(audit) => json::file_line(&Checked {
+                    path,
+                    audit,
+                    policy: output.policy,
+                    violations: output.policy.map(|p| p.check(audit)).unwrap_or_default(),
+                }),
+                Err(error) => json::error_line(path, error),
+            };
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = writeln!(out, "{}", json::summary_line(&summary));
+    } else {
+        let _ = table::write_summary(&mut out, roots, &summary);
+    }
+    if summary.failing_policy.is_empty() && summary.above_glibc.is_empty() {
+        PASS
+    } else {
+        VIOLATION
+    }
+}
+
+fn verify(dir: &std::path::Path) -> i32 {
+    match linkaudit::verify::verify_dir(dir) {
+        Err(err) => {
+            eprintln!("linkaudit verify: {}", one_line(&err.to_string()));
+            UNREADABLE
+        }
+        Ok(report) if report.failures.is_empty() => {
+            println!(
+                "{}: ok: {} archives, {} binaries, checksums and policies verified",
+                dir.display(),
+                report.archives,
+                report.binaries
+            );
+            PASS
+        }
+        Ok(report) => {
+            for failure in &report.failures {
+                eprintln!("linkaudit verify: {}", one_line(&failure.to_string()));
+            }
+            eprintln!(
+                "linkaudit verify: {}: {} checks failed; do not publish or install this release",
+                dir.display(),
+                report.failures.len()
+            );
+            VIOLATION
+        }
+    }
+}

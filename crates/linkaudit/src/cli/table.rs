@@ -1,0 +1,177 @@
+//! The human-readable output: an aligned table of files, and the scan summary.
+
+use super::Checked;
+use linkaudit::scan::Summary;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+const HEADERS: [&str; 8] = [
+    "FILE",
+    "FORMAT",
+    "ARCH",
+    "KIND",
+    "GLIBC",
+    "VERDICT",
+    "INTERPRETER",
+    "NEEDED",
+];
+
+fn row(file: &Checked) -> [String; 8] {
+    let audit = file.audit;
+    let verdict = match file.policy {
+        None => "-",
+        Some(_) if file.violations.is_empty() => "pass",
+        Some(_) => "FAIL",
+    };
+    let needed: Vec<&str> = audit
+        .needed
+        .iter()
+        .chain(&audit.delay_load)
+        .map(String::as_str)
+        .collect();
+    [
+        file.path.display().to_string(),
+        audit.format.to_string(),
+        audit.arch.clone(),
+        audit.kind.to_string(),
+        audit.glibc_floor.map_or("-".into(), |v| v.to_string()),
+        verdict.into(),
+        audit.interpreter.clone().unwrap_or_else(|| "-".into()),
+        if needed.is_empty() {
+            "-".into()
+        } else {
+            needed.join(", ")
+        },
+    ]
+}
+
+pub fn write_files(out: &mut impl Write, files: &[Checked], verbose: bool) -> io::Result<()> {
+    let show_verdict = files.iter().any(|f| f.policy.is_some());
+    let columns: Vec<usize> = (0..HEADERS.len())
+        .filter(|&c| show_verdict || HEADERS[c] != "VERDICT")
+        .collect();
+    let rows: Vec<[String; 8]> = files.iter().map(row).collect();
+    let widths: Vec<usize> = (0..HEADERS.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([HEADERS[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let write_row = |out: &mut dyn Write, cells: &[&str]| -> io::Result<()> {
+        let last = *columns.last().expect("the table has columns");
+        for &c in &columns {
+            if c == last {
+                writeln!(out, "{}", cells[c])?;
+            } else {
+                write!(out, "{:<width$}  ", cells[c], width = widths[c])?;
+            }
+        }
+        Ok(())
+    };
+    write_row(out, &HEADERS)?;
+    for row in &rows {
+        write_row(out, &row.each_ref().map(String::as_str))?;
+    }
+    for file in files {
+        for violation in &file.violations {
+            writeln!(out, "{}: {violation}", file.path.display())?;
+        }
+    }
+    if verbose {
+        for file in files {
+            write_details(out, file)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_details(out: &mut impl Write, file: &Checked) -> io::Result<()> {
+    let audit = file.audit;
+    writeln!(out, "\n{}:", file.path.display())?;
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "-".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    writeln!(out, "  needed:      {}", list(&audit.needed))?;
+    writeln!(out, "  delay-load:  {}", list(&audit.delay_load))?;
+    writeln!(out, "  rpath:       {}", list(&audit.rpath))?;
+    writeln!(out, "  runpath:     {}", list(&audit.runpath))?;
+    writeln!(out, "  crt dlls:    {}", list(&audit.crt_dlls))?;
+    for (library, versions) in &audit.symbol_versions {
+        writeln!(out, "  versions from {library}: {}", versions.join(" "))?;
+    }
+    Ok(())
+}
+
+pub fn write_summary(out: &mut impl Write, roots: &[PathBuf], summary: &Summary) -> io::Result<()> {
+    let roots: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+    writeln!(
+        out,
+        "{} binaries under {}",
+        summary.binaries,
+        roots.join(" ")
+    )?;
+    let counts = |pairs: Vec<(String, usize)>| {
+        pairs
+            .iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    writeln!(
+        out,
+        "by format: {}",
+        counts(
+            summary
+                .by_format
+                .iter()
+                .map(|(f, n)| (f.to_string(), *n))
+                .collect()
+        )
+    )?;
+    writeln!(
+        out,
+        "by kind: {}",
+        counts(
+            summary
+                .by_kind
+                .iter()
+                .map(|(k, n)| (k.to_string(), *n))
+                .collect()
+        )
+    )?;
+    if let Some(limit) = summary.glibc_above {
+        writeln!(
+            out,
+            "needing a glibc above {limit}: {}",
+            summary.above_glibc.len()
+        )?;
+        for (path, floor) in &summary.above_glibc {
+            writeln!(out, "  {}  GLIBC_{floor}", path.display())?;
+        }
+    }
+    if let Some(policy) = &summary.policy {
+        writeln!(
+            out,
+            "failing policy {policy}: {}",
+            summary.failing_policy.len()
+        )?;
+        for (path, violations) in &summary.failing_policy {
+            let culprits: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+            writeln!(out, "  {}: {}", path.display(), culprits.join("; "))?;
+        }
+    }
+    if !summary.errors.is_empty() {
+        writeln!(out, "unreadable or malformed: {}", summary.errors.len())?;
+        for (path, error) in &summary.errors {
+            writeln!(out, "  {}: {}", path.display(), super::one_line(error))?;
+        }
+    }
+    Ok(())
+}
