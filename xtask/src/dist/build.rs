@@ -1,0 +1,258 @@
+//! Building the binaries: one cargo invocation per build method, with every target of that method
+//! at once (cargo takes several `--target`s), in the `dist` profile (issue #2, point 3).
+//!
+//! Static linking comes from `.cargo/config.toml` alone: RUSTFLAGS and CARGO_ENCODED_RUSTFLAGS are
+//! removed from our environment before we get here (see `mod.rs`), because either one replaces the
+//! config's `[target]` rustflags (issue #2, point 1).
+
+use super::config::{cargo_program, Package, Workspace};
+use super::report::Report;
+use super::target::{How, TargetTriple};
+use super::tools::Zigbuild;
+use anyhow::{bail, Context, Result};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use xshell::{cmd, Shell};
+
+pub const PROFILE: &str = "dist";
+
+/// One binary as cargo left it in the target dir.
+#[derive(Clone, Debug)]
+pub struct BuiltBinary {
+    /// The binary target's name (`linkaudit`).
+    pub name: String,
+    /// The file name (`linkaudit.exe` on Windows).
+    pub file_name: String,
+    pub path: PathBuf,
+}
+
+/// Runs one cargo invocation for `triples`, which all build the same way.
+pub fn build(
+    sh: &Shell,
+    ws: &Workspace,
+    how: How,
+    triples: &[TargetTriple],
+    zigbuild: Option<&Zigbuild>,
+    report: &Report,
+) -> Result<()> {
+    let (program, env) = match (how, zigbuild) {
+        (How::Zigbuild, Some(z)) => (z.program.clone(), z.env.clone()),
+        (How::Zigbuild, None) => bail!("internal error: cargo-zigbuild was not set up"),
+        _ => (cargo_program(), Vec::new()),
+    };
+    let args = cargo_args(ws, how, triples);
+    let started = Instant::now();
+    let mut command = cmd!(sh, "{program} {args...}");
+    for (key, value) in env {
+        command = command.env(key, value);
+    }
+    command.run().with_context(|| {
+        format!(
+            "building {} with `{}` failed: see cargo's messages above",
+            join(triples),
+            how.describe()
+        )
+    })?;
+    for triple in triples {
+        let floor = match how {
+            How::Zigbuild if triple.is_linux_gnu() => {
+                format!(", glibc floor pinned at {}", ws.glibc_floor)
+            }
+            _ => String::new(),
+        };
+        report.step(
+            "build",
+            triple.as_str(),
+            &format!(
+                "ok ({}{floor}, {:.0?} for {} target(s))",
+                how.describe(),
+                started.elapsed(),
+                triples.len()
+            ),
+        );
+    }
+    Ok(())
+}
+
+fn join(triples: &[TargetTriple]) -> String {
+    triples
+        .iter()
+        .map(TargetTriple::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The arguments after the program: `zigbuild --profile dist -p a --bins --target t.2.17 --config ..`.
+pub fn cargo_args(ws: &Workspace, how: How, triples: &[TargetTriple]) -> Vec<OsString> {
+    let mut args: Vec<OsString> = match how {
+        How::Zigbuild => vec!["zigbuild".into()],
+        How::Build => vec!["build".into()],
+        How::Xwin => vec!["xwin".into(), "build".into()],
+    };
+    args.extend(["--profile".into(), PROFILE.into()]);
+    for package in &ws.packages {
+        args.extend(["-p".into(), package.name.clone().into()]);
+    }
+    args.push("--bins".into());
+    for triple in triples {
+        let spelled = match how {
+            // cargo-zigbuild's way of pinning the glibc floor at link time (issue #2, point 4).
+            How::Zigbuild if triple.is_linux_gnu() => format!("{triple}.{}", ws.glibc_floor),
+            _ => triple.to_string(),
+        };
+        args.extend(["--target".into(), spelled.into()]);
+    }
+    for triple in triples {
+        args.extend(["--config".into(), remap_config(ws, triple).into()]);
+    }
+    args
+}
+
+/// `target.<triple>.rustflags=["--remap-path-prefix=..", ..]` (issue #5, point 2): keeps the
+/// checkout path and the cargo home out of the binaries. Given with `--config`, cargo JOINS it
+/// with the config file's `[target]` rustflags (+crt-static stays); RUSTFLAGS would replace them.
+/// Any `[build] rustflags` are then unused for these targets: cargo reads those only when no
+/// `[target]` rustflags apply, which is why static linking belongs in `[target]` tables.
+fn remap_config(ws: &Workspace, triple: &TargetTriple) -> String {
+    // rustc applies the LAST matching remapping, so the most specific prefix comes last.
+    let mut remaps = Vec::new();
+    if let Some(cargo_home) = cargo_home() {
+        remaps.push((cargo_home, "/cargo".to_owned()));
+    }
+    remaps.push((ws.root.clone(), ".".to_owned()));
+    remaps.push((ws.target_dir.clone(), "./target".to_owned()));
+    let flags: Vec<String> = remaps
+        .iter()
+        .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
+        .collect();
+    let key = if triple.as_str().contains('.') {
+        format!("\"{triple}\"")
+    } else {
+        triple.to_string()
+    };
+    // A JSON array of strings is a valid TOML array, with any quote or backslash escaped.
+    let value = serde_json::to_string(&flags).expect("strings serialize");
+    format!("target.{key}.rustflags={value}")
+}
+
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"))?;
+            Some(Path::new(&home).join(".cargo"))
+        })
+}
+
+/// The binaries of `package` for `triple`, where cargo put them; an error if one is missing.
+pub fn built_binaries(
+    ws: &Workspace,
+    package: &Package,
+    triple: &TargetTriple,
+) -> Result<Vec<BuiltBinary>> {
+    let dir = ws.target_dir.join(triple.as_str()).join(PROFILE);
+    package
+        .binaries
+        .iter()
+        .map(|name| {
+            let file_name = format!("{name}{}", triple.exe_suffix());
+            let path = dir.join(&file_name);
+            if !path.is_file() {
+                bail!(
+                    "cargo reported success but {} is missing: was the `{}` binary skipped \
+                     through required-features?",
+                    path.display(),
+                    name
+                );
+            }
+            Ok(BuiltBinary {
+                name: name.clone(),
+                file_name,
+                path,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linkaudit::GlibcVersion;
+
+    fn workspace() -> Workspace {
+        Workspace {
+            root: "/src/ws".into(),
+            target_dir: "/src/ws/target".into(),
+            targets: Vec::new(),
+            glibc_floor: GlibcVersion::new(2, 17),
+            include: Vec::new(),
+            packages: vec![Package {
+                name: "tool".into(),
+                version: "1.0.0".into(),
+                binaries: vec!["tool".into()],
+            }],
+        }
+    }
+
+    fn args(how: How, triples: &[&str]) -> Vec<String> {
+        let triples: Vec<TargetTriple> = triples
+            .iter()
+            .map(|t| TargetTriple::parse(t).unwrap())
+            .collect();
+        cargo_args(&workspace(), how, &triples)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn one_zigbuild_invocation_builds_every_linux_target_with_the_floor_pinned() {
+        let a = args(
+            How::Zigbuild,
+            &["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-musl"],
+        );
+        assert_eq!(
+            &a[..7],
+            [
+                "zigbuild",
+                "--profile",
+                "dist",
+                "-p",
+                "tool",
+                "--bins",
+                "--target"
+            ]
+        );
+        assert!(a.contains(&"x86_64-unknown-linux-gnu.2.17".to_owned()));
+        assert!(a.contains(&"aarch64-unknown-linux-musl".to_owned()));
+        assert_eq!(a.iter().filter(|x| *x == "--config").count(), 2);
+    }
+
+    #[test]
+    fn remapping_is_passed_per_target_with_config_never_with_rustflags() {
+        let a = args(How::Build, &["x86_64-pc-windows-gnu"]);
+        let config = a.last().unwrap();
+        assert!(
+            config.starts_with("target.x86_64-pc-windows-gnu.rustflags=[\"--remap-path-prefix="),
+            "{config}"
+        );
+        assert!(
+            config.contains("\"--remap-path-prefix=/src/ws=.\""),
+            "{config}"
+        );
+        // The target dir is more specific than the root, so it must come after it.
+        let root = config.find("=/src/ws=.").unwrap();
+        let target = config.find("=/src/ws/target=./target").unwrap();
+        assert!(root < target, "{config}");
+        assert!(!a.iter().any(|x| x.contains("RUSTFLAGS")));
+    }
+
+    #[test]
+    fn xwin_is_a_cargo_subcommand() {
+        assert_eq!(
+            &args(How::Xwin, &["x86_64-pc-windows-msvc"])[..2],
+            ["xwin", "build"]
+        );
+    }
+}

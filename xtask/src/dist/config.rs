@@ -1,0 +1,313 @@
+//! The release matrix from `[workspace.metadata.dist]`, and the packages and binaries that ship,
+//! from `cargo metadata` (issue #2, point 2). Nothing in the xtask names a product crate.
+
+use super::target::TargetTriple;
+use anyhow::{bail, Context, Result};
+use linkaudit::GlibcVersion;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use xshell::{cmd, Shell};
+
+/// The defaults, also written out in the root Cargo.toml so that maintainers see them.
+const DEFAULT_TARGETS: &[&str] = &[
+    "x86_64-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "x86_64-unknown-linux-musl",
+    "aarch64-unknown-linux-musl",
+    "x86_64-pc-windows-msvc",
+    "aarch64-pc-windows-msvc",
+    "x86_64-apple-darwin",
+    "aarch64-apple-darwin",
+];
+const DEFAULT_GLIBC_FLOOR: GlibcVersion = GlibcVersion::new(2, 17);
+const DEFAULT_INCLUDE: &[&str] = &["README.md", "LICENSE"];
+
+/// `[workspace.metadata.dist]` as written; every key optional. Unknown keys are errors, so that a
+/// typo (`glibc_floor`) does not silently fall back to a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawDistConfig {
+    targets: Option<Vec<String>>,
+    glibc_floor: Option<String>,
+    include: Option<Vec<String>>,
+    packages: Option<Vec<String>>,
+}
+
+/// A package that ships, with its binaries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    pub binaries: Vec<String>,
+}
+
+/// Everything the run needs to know about the workspace.
+#[derive(Debug)]
+pub struct Workspace {
+    pub root: PathBuf,
+    pub target_dir: PathBuf,
+    pub targets: Vec<TargetTriple>,
+    pub glibc_floor: GlibcVersion,
+    /// Files copied next to the binaries, absolute paths (checked to exist).
+    pub include: Vec<PathBuf>,
+    pub packages: Vec<Package>,
+}
+
+// The parts of `cargo metadata --format-version 1` we read.
+#[derive(Deserialize)]
+struct Metadata {
+    packages: Vec<MetaPackage>,
+    workspace_members: Vec<String>,
+    workspace_root: PathBuf,
+    target_directory: PathBuf,
+    #[serde(default)]
+    metadata: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct MetaPackage {
+    id: String,
+    name: String,
+    version: String,
+    /// `Some([])` means `publish = false`.
+    publish: Option<Vec<String>>,
+    targets: Vec<MetaTarget>,
+}
+
+#[derive(Deserialize)]
+struct MetaTarget {
+    name: String,
+    kind: Vec<String>,
+}
+
+impl Workspace {
+    /// Reads the workspace around the current directory.
+    pub fn load(sh: &Shell) -> Result<Workspace> {
+        let cargo = cargo_program();
+        let json = cmd!(sh, "{cargo} metadata --format-version 1 --no-deps")
+            .quiet()
+            .read()
+            .context("reading the workspace with `cargo metadata` (run cargo xtask inside a Cargo workspace)")?;
+        Workspace::from_metadata_json(&json)
+    }
+
+    fn from_metadata_json(json: &str) -> Result<Workspace> {
+        let meta: Metadata =
+            serde_json::from_str(json).context("parsing the output of `cargo metadata`")?;
+        let raw = match meta.metadata.as_ref().and_then(|m| m.get("dist")) {
+            Some(table) => RawDistConfig::deserialize(table).map_err(|err| {
+                anyhow::anyhow!(
+                    "malformed [workspace.metadata.dist] in {}: {err}; keys are targets, \
+                     glibc-floor, include and packages",
+                    meta.workspace_root.join("Cargo.toml").display()
+                )
+            })?,
+            None => RawDistConfig::default(),
+        };
+        let targets = match &raw.targets {
+            Some(list) if list.is_empty() => {
+                bail!("[workspace.metadata.dist] targets is empty: list at least one target triple")
+            }
+            Some(list) => list
+                .iter()
+                .map(|t| TargetTriple::parse(t))
+                .collect::<Result<_>>(),
+            None => DEFAULT_TARGETS
+                .iter()
+                .map(|t| TargetTriple::parse(t))
+                .collect(),
+        }
+        .context("in [workspace.metadata.dist] targets")?;
+        let glibc_floor = match &raw.glibc_floor {
+            Some(text) => text.parse::<GlibcVersion>().map_err(|err| {
+                anyhow::anyhow!("in [workspace.metadata.dist] glibc-floor: {err}")
+            })?,
+            None => DEFAULT_GLIBC_FLOOR,
+        };
+        let include = resolve_include(&meta.workspace_root, raw.include.as_deref())?;
+        let packages = shipping_packages(&meta, raw.packages.as_deref())?;
+        Ok(Workspace {
+            root: meta.workspace_root,
+            target_dir: meta.target_directory,
+            targets,
+            glibc_floor,
+            include,
+            packages,
+        })
+    }
+}
+
+/// The cargo that runs us (`cargo xtask` sets `CARGO`), so a pinned toolchain stays pinned.
+pub fn cargo_program() -> PathBuf {
+    std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from)
+}
+
+fn resolve_include(root: &Path, include: Option<&[String]>) -> Result<Vec<PathBuf>> {
+    let names: Vec<&str> = match include {
+        Some(list) => list.iter().map(String::as_str).collect(),
+        None => DEFAULT_INCLUDE.to_vec(),
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut files = Vec::new();
+    for name in names {
+        let path = root.join(name);
+        if !path.is_file() {
+            bail!(
+                "[workspace.metadata.dist] include names `{name}`, which is not a file in {}: \
+                 add the file or remove it from the list",
+                root.display()
+            );
+        }
+        // Archives are flat: two files with one name would overwrite each other.
+        let file_name = path.file_name().unwrap_or_default().to_owned();
+        if !seen.insert(file_name) {
+            bail!("[workspace.metadata.dist] include has two files named like `{name}`: archives are flat, rename one");
+        }
+        files.push(path);
+    }
+    Ok(files)
+}
+
+fn shipping_packages(meta: &Metadata, wanted: Option<&[String]>) -> Result<Vec<Package>> {
+    let members: Vec<&MetaPackage> = meta
+        .packages
+        .iter()
+        .filter(|p| meta.workspace_members.contains(&p.id))
+        .collect();
+    let binaries = |p: &MetaPackage| -> Vec<String> {
+        p.targets
+            .iter()
+            .filter(|t| t.kind.iter().any(|k| k == "bin"))
+            .map(|t| t.name.clone())
+            .collect()
+    };
+    let to_package = |p: &MetaPackage| Package {
+        name: p.name.clone(),
+        version: p.version.clone(),
+        binaries: binaries(p),
+    };
+    let mut packages: Vec<Package> = match wanted {
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                let p = members.iter().find(|p| &p.name == name).with_context(|| {
+                    format!("[workspace.metadata.dist] packages names `{name}`, which is not a package of this workspace")
+                })?;
+                if binaries(p).is_empty() {
+                    bail!("[workspace.metadata.dist] packages names `{name}`, which has no binary target: add a [[bin]] or remove it");
+                }
+                Ok(to_package(p))
+            })
+            .collect::<Result<_>>()?,
+        None => members
+            .iter()
+            .filter(|p| p.publish.as_deref() != Some(&[]))
+            .map(|p| to_package(p))
+            .filter(|p| !p.binaries.is_empty())
+            .collect(),
+    };
+    if packages.is_empty() {
+        bail!(
+            "nothing to ship: no package of this workspace has a binary target and can be \
+             published; add a [[bin]] target, or list packages in [workspace.metadata.dist] packages"
+        );
+    }
+    packages.sort_by(|a, b| a.name.cmp(&b.name));
+    packages.dedup_by(|a, b| a.name == b.name);
+    Ok(packages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(dist: &str) -> String {
+        let root = std::env::temp_dir().join(format!("xtask-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("README.md"), "readme").unwrap();
+        std::fs::write(root.join("LICENSE"), "license").unwrap();
+        let root = root.display().to_string();
+        format!(
+            r#"{{
+            "packages": [
+              {{"id": "tool 1", "name": "tool", "version": "1.2.3", "publish": null,
+                "targets": [{{"name": "tool", "kind": ["bin"]}}, {{"name": "tool", "kind": ["lib"]}}]}},
+              {{"id": "xtask 0", "name": "xtask", "version": "0.0.0", "publish": [],
+                "targets": [{{"name": "xtask", "kind": ["bin"]}}]}},
+              {{"id": "corelib 1", "name": "corelib", "version": "1.0.0", "publish": null,
+                "targets": [{{"name": "corelib", "kind": ["lib"]}}]}}
+            ],
+            "workspace_members": ["tool 1", "xtask 0", "corelib 1"],
+            "workspace_root": {root:?},
+            "target_directory": "{root}/target",
+            "metadata": {dist}
+        }}"#
+        )
+    }
+
+    #[test]
+    fn defaults_ship_every_publishable_package_with_a_binary() {
+        let ws = Workspace::from_metadata_json(&metadata("null")).unwrap();
+        assert_eq!(ws.targets.len(), 8);
+        assert_eq!(ws.glibc_floor.to_string(), "2.17");
+        assert_eq!(ws.include.len(), 2);
+        assert_eq!(
+            ws.packages,
+            vec![Package {
+                name: "tool".into(),
+                version: "1.2.3".into(),
+                binaries: vec!["tool".into()]
+            }]
+        );
+    }
+
+    #[test]
+    fn the_table_overrides_the_defaults() {
+        let dist = r#"{"dist": {"targets": ["x86_64-unknown-linux-musl"], "glibc-floor": "2.28",
+                        "include": ["README.md"], "packages": ["tool"]}}"#;
+        let ws = Workspace::from_metadata_json(&metadata(dist)).unwrap();
+        assert_eq!(
+            ws.targets,
+            vec![TargetTriple::parse("x86_64-unknown-linux-musl").unwrap()]
+        );
+        assert_eq!(ws.glibc_floor.to_string(), "2.28");
+        assert_eq!(ws.include.len(), 1);
+    }
+
+    #[test]
+    fn malformed_tables_are_one_line_errors() {
+        for (dist, expected) in [
+            (
+                r#"{"dist": {"targets": "x86_64-unknown-linux-musl"}}"#,
+                "malformed [workspace.metadata.dist]",
+            ),
+            (
+                r#"{"dist": {"glibc_floor": "2.17"}}"#,
+                "unknown field `glibc_floor`",
+            ),
+            (r#"{"dist": {"glibc-floor": "two"}}"#, "glibc-floor"),
+            (r#"{"dist": {"targets": []}}"#, "targets is empty"),
+            (r#"{"dist": {"targets": ["linux"]}}"#, "not a target triple"),
+            (
+                r#"{"dist": {"include": ["NOPE.md"]}}"#,
+                "`NOPE.md`, which is not a file",
+            ),
+            (
+                r#"{"dist": {"packages": ["corelib"]}}"#,
+                "has no binary target",
+            ),
+            (
+                r#"{"dist": {"packages": ["ghost"]}}"#,
+                "not a package of this workspace",
+            ),
+            (r#"{"dist": {"packages": []}}"#, "nothing to ship"),
+        ] {
+            let err = format!(
+                "{:#}",
+                Workspace::from_metadata_json(&metadata(dist)).unwrap_err()
+            );
+            assert!(err.contains(expected), "{dist}: {err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The smoke run (issue #2, point 7): each binary, taken from its unpacked archive, is started once
+//! with `--version` before the run succeeds. Host targets run directly; foreign Linux targets run
+//! under qemu-user when it is installed; anything else is skipped with a line saying why.
+
+use super::target::TargetTriple;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use xshell::{cmd, Shell};
+
+/// How a binary of some target is started here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Runner {
+    Direct,
+    /// qemu-user, with the sysroot of the target's dynamic loader for glibc targets.
+    Qemu {
+        program: PathBuf,
+        sysroot: Option<PathBuf>,
+    },
+}
+
+impl Runner {
+    pub fn describe(&self) -> String {
+        match self {
+            Runner::Direct => "directly".to_owned(),
+            Runner::Qemu { program, .. } => format!(
+                "under {}",
+                program.file_name().unwrap_or_default().to_string_lossy()
+            ),
+        }
+    }
+}
+
+/// Picks a runner, or says why there is none. `which` finds programs; `is_dir` checks sysroots
+/// (both passed in so that the choice is tested without qemu installed).
+pub fn runner_for(
+    host: &TargetTriple,
+    target: &TargetTriple,
+    which: impl Fn(&str) -> Option<PathBuf>,
+    is_dir: impl Fn(&Path) -> bool,
+) -> Result<Runner, String> {
+    let same_os = (host.is_linux() && target.is_linux())
+        || (host.is_windows() && target.is_windows())
+        || (host.is_apple() && target.is_apple());
+    if same_os && host.arch() == target.arch() {
+        return Ok(Runner::Direct);
+    }
+    if !(host.is_linux() && target.is_linux()) {
+        return Err(format!(
+            "a {target} binary does not start on this {host} host"
+        ));
+    }
+    let Some((qemu_arch, debian_arch)) = qemu_names(target.arch()) else {
+        return Err(format!("no qemu-user emulator known for {}", target.arch()));
+    };
+    let program = [
+        format!("qemu-{qemu_arch}-static"),
+        format!("qemu-{qemu_arch}"),
+    ]
+    .iter()
+    .find_map(|name| which(name))
+    .ok_or_else(|| {
+        format!("qemu-{qemu_arch}-static is not installed (apt-get install qemu-user-static)")
+    })?;
+    let sysroot = if target.is_linux_gnu() {
+        // The glibc binary needs the target's loader and libc: Debian's libc6-<arch>-cross.
+        let gnu_arch = if qemu_arch == "arm" { "arm" } else { qemu_arch };
+        let abi = if qemu_arch == "arm" {
+            "gnueabihf"
+        } else {
+            "gnu"
+        };
+        let dir = PathBuf::from(format!("/usr/{gnu_arch}-linux-{abi}"));
+        if !is_dir(&dir) {
+            return Err(format!(
+                "{} is missing for the dynamic {target} binary (apt-get install libc6-{debian_arch}-cross)",
+                dir.display()
+            ));
+        }
+        Some(dir)
+    } else {
+        None
+    };
+    Ok(Runner::Qemu { program, sysroot })
+}
+
+/// rustc arch -> (qemu's name, Debian's name).
+fn qemu_names(arch: &str) -> Option<(&'static str, &'static str)> {
+    Some(match arch {
+        "aarch64" => ("aarch64", "arm64"),
+        "x86_64" => ("x86_64", "amd64"),
+        "i686" | "i586" => ("i386", "i386"),
+        "riscv64gc" => ("riscv64", "riscv64"),
+        "armv7" | "arm" => ("arm", "armhf"),
+        "powerpc64le" => ("ppc64le", "ppc64el"),
+        "s390x" => ("s390x", "s390x"),
+        _ => return None,
+    })
+}
+
+/// Starts `binary --version` and returns the first line it printed.
+pub fn smoke_run(sh: &Shell, runner: &Runner, binary: &Path) -> Result<String> {
+    let command = match runner {
+        Runner::Direct => cmd!(sh, "{binary} --version"),
+        Runner::Qemu {
+            program,
+            sysroot: Some(sysroot),
+        } => cmd!(sh, "{program} -L {sysroot} {binary} --version"),
+        Runner::Qemu {
+            program,
+            sysroot: None,
+        } => cmd!(sh, "{program} {binary} --version"),
+    };
+    let output = command
+        .quiet()
+        .ignore_status()
+        .output()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let first_line = |bytes: &[u8]| {
+        String::from_utf8_lossy(bytes)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    if !output.status.success() {
+        bail!(
+            "smoke run of {} --version failed ({}): {}; every shipped binary must answer --version",
+            binary.display(),
+            output.status,
+            first_line(&output.stderr)
+        );
+    }
+    Ok(first_line(&output.stdout))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> TargetTriple {
+        TargetTriple::parse(s).unwrap()
+    }
+
+    fn host() -> TargetTriple {
+        t("x86_64-unknown-linux-gnu")
+    }
+
+    fn with_qemu(name: &str) -> Option<PathBuf> {
+        (name == "qemu-aarch64-static").then(|| PathBuf::from("/usr/bin/qemu-aarch64-static"))
+    }
+
+    #[test]
+    fn host_arch_linux_targets_run_directly() {
+        for target in ["x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl"] {
+            assert_eq!(
+                runner_for(&host(), &t(target), |_| None, |_| false),
+                Ok(Runner::Direct)
+            );
+        }
+    }
+
+    #[test]
+    fn aarch64_runs_under_qemu_with_a_sysroot_for_glibc() {
+        let musl = runner_for(&host(), &t("aarch64-unknown-linux-musl"), with_qemu, |_| {
+            false
+        });
+        assert!(matches!(musl, Ok(Runner::Qemu { sysroot: None, .. })));
+        let gnu = runner_for(&host(), &t("aarch64-unknown-linux-gnu"), with_qemu, |_| {
+            true
+        });
+        assert_eq!(
+            gnu,
+            Ok(Runner::Qemu {
+                program: "/usr/bin/qemu-aarch64-static".into(),
+                sysroot: Some("/usr/aarch64-linux-gnu".into())
+            })
+        );
+    }
+
+    #[test]
+    fn missing_pieces_are_named_with_their_package() {
+        let no_qemu = runner_for(
+            &host(),
+            &t("aarch64-unknown-linux-musl"),
+            |_| None,
+            |_| true,
+        );
+        assert!(no_qemu.unwrap_err().contains("qemu-user-static"));
+        let no_sysroot = runner_for(&host(), &t("aarch64-unknown-linux-gnu"), with_qemu, |_| {
+            false
+        });
+        assert!(no_sysroot.unwrap_err().contains("libc6-arm64-cross"));
+        let windows = runner_for(&host(), &t("x86_64-pc-windows-gnu"), with_qemu, |_| true);
+        assert!(windows.unwrap_err().contains("does not start"));
+    }
+}

@@ -1,0 +1,234 @@
+//! Finding, and when missing installing, what the build needs (issue #2, point 9): rustup targets
+//! through rustup, zig and cargo-zigbuild from PyPI into `target/xtask-tools` (never system-wide).
+//! Each install prints one line saying what it installs.
+
+use super::report::Report;
+use super::target::TargetTriple;
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeSet;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use xshell::{cmd, Shell};
+
+/// Pinned: the zig version decides the bytes of the linked binaries (issue #5, point 2).
+const ZIGLANG: &str = "ziglang==0.17.1";
+const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
+
+/// Finds an executable on a PATH-like list, the way a shell would.
+pub fn find_on_path(name: &str, path: Option<&OsStr>) -> Option<PathBuf> {
+    let path = path?;
+    std::env::split_paths(path).find_map(|dir| {
+        [name.to_owned(), format!("{name}.exe")]
+            .into_iter()
+            .map(|file| dir.join(file))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+pub fn which(name: &str) -> Option<PathBuf> {
+    find_on_path(name, std::env::var_os("PATH").as_deref())
+}
+
+/// What `rustup target list` says.
+#[derive(Debug, Default)]
+pub struct RustupTargets {
+    pub known: BTreeSet<String>,
+    pub installed: BTreeSet<String>,
+}
+
+impl RustupTargets {
+    /// `None` when there is no rustup (a distro toolchain): then nothing can be installed.
+    pub fn query(sh: &Shell) -> Result<Option<RustupTargets>> {
+        if which("rustup").is_none() {
+            return Ok(None);
+        }
+        let list = cmd!(sh, "rustup target list")
+            .quiet()
+            .read()
+            .context("listing rustup's targets with `rustup target list`")?;
+        Ok(Some(RustupTargets::parse(&list)))
+    }
+
+    fn parse(list: &str) -> RustupTargets {
+        let mut targets = RustupTargets::default();
+        for line in list.lines() {
+            let mut words = line.split_whitespace();
+            let Some(triple) = words.next() else { continue };
+            targets.known.insert(triple.to_owned());
+            if words.next() == Some("(installed)") {
+                targets.installed.insert(triple.to_owned());
+            }
+        }
+        targets
+    }
+}
+
+/// Adds the rustup targets the build needs and lacks.
+pub fn ensure_rustup_targets(
+    sh: &Shell,
+    rustup: Option<&RustupTargets>,
+    targets: &[TargetTriple],
+    report: &Report,
+) -> Result<()> {
+    for triple in targets {
+        match rustup {
+            Some(list) if list.installed.contains(triple.as_str()) => {}
+            Some(_) => {
+                report.step(
+                    "install",
+                    triple.as_str(),
+                    &format!("standard library: rustup target add {triple}"),
+                );
+                cmd!(sh, "rustup target add {triple}").quiet().run().with_context(|| {
+                    format!("`rustup target add {triple}` failed (no network?): run it by hand, then retry")
+                })?;
+            }
+            None => {
+                // No rustup: trust the toolchain; cargo names a missing std itself.
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How to run cargo-zigbuild: the program, and what its environment needs when it was installed
+/// into the tools dir (zig is then found as `python3 -m ziglang` through PYTHONPATH).
+#[derive(Debug, Clone)]
+pub struct Zigbuild {
+    pub program: PathBuf,
+    pub env: Vec<(&'static str, OsString)>,
+}
+
+/// Finds cargo-zigbuild and zig, or installs both with pip into `<target>/xtask-tools/python`.
+pub fn ensure_zigbuild(sh: &Shell, target_dir: &Path, report: &Report) -> Result<Zigbuild> {
+    if let Some(program) = which("cargo-zigbuild") {
+        if zig_available(sh, None) {
+            return Ok(Zigbuild {
+                program,
+                env: Vec::new(),
+            });
+        }
+    }
+    let prefix = target_dir.join("xtask-tools").join("python");
+    let local = local_zigbuild(&prefix)?;
+    if !local.program.is_file() || !zig_available(sh, Some(&local)) {
+        install_with_pip(sh, &prefix, report)?;
+        if !local.program.is_file() {
+            bail!(
+                "pip installed cargo-zigbuild but {} is missing: install it yourself with \
+                 `python3 -m pip install {ZIGLANG} {CARGO_ZIGBUILD}`",
+                local.program.display()
+            );
+        }
+    }
+    Ok(local)
+}
+
+/// The cargo-zigbuild inside the tools dir, with PATH and PYTHONPATH pointing there.
+fn local_zigbuild(prefix: &Path) -> Result<Zigbuild> {
+    let bin = prefix.join("bin");
+    let program = bin.join(format!("cargo-zigbuild{}", std::env::consts::EXE_SUFFIX));
+    let prepend = |var: &str, dir: &Path| -> Result<OsString> {
+        let mut dirs = vec![dir.to_path_buf()];
+        dirs.extend(std::env::var_os(var).iter().flat_map(std::env::split_paths));
+        std::env::join_paths(dirs).with_context(|| format!("adding {} to {var}", dir.display()))
+    };
+    Ok(Zigbuild {
+        program,
+        env: vec![
+            ("PATH", prepend("PATH", &bin)?),
+            ("PYTHONPATH", prepend("PYTHONPATH", prefix)?),
+        ],
+    })
+}
+
+/// cargo-zigbuild runs `zig` from PATH, or else `python3 -m ziglang`.
+fn zig_available(sh: &Shell, local: Option<&Zigbuild>) -> bool {
+    let mut zig = cmd!(sh, "zig version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr();
+    let mut ziglang = cmd!(sh, "{PYTHON} -m ziglang version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr();
+    for (key, value) in local.map(|z| z.env.as_slice()).unwrap_or_default() {
+        zig = zig.env(key, value);
+        ziglang = ziglang.env(key, value);
+    }
+    zig.run().is_ok() || ziglang.run().is_ok()
+}
+
+const PYTHON: &str = if cfg!(windows) { "python" } else { "python3" };
+
+fn install_with_pip(sh: &Shell, prefix: &Path, report: &Report) -> Result<()> {
+    report.step(
+        "install",
+        "zig",
+        &format!(
+            "{ZIGLANG} {CARGO_ZIGBUILD} with pip into {}",
+            prefix.display()
+        ),
+    );
+    if which(PYTHON).is_none() {
+        bail!(
+            "cargo-zigbuild and zig are missing and there is no {PYTHON} to install them: \
+             install python3, or `pip install {ZIGLANG} {CARGO_ZIGBUILD}`"
+        );
+    }
+    sh.create_dir(prefix)
+        .with_context(|| format!("creating {}", prefix.display()))?;
+    cmd!(
+        sh,
+        "{PYTHON} -m pip install --quiet --disable-pip-version-check --no-warn-script-location --upgrade --target {prefix} {ZIGLANG} {CARGO_ZIGBUILD}"
+    )
+    .quiet()
+    .run()
+    .with_context(|| {
+        format!(
+            "installing zig and cargo-zigbuild with pip failed (no network, or no pip?): \
+             install them yourself with `{PYTHON} -m pip install {ZIGLANG} {CARGO_ZIGBUILD}`"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rustup_lists_known_and_installed_targets() {
+        let list = RustupTargets::parse(
+            "aarch64-apple-darwin\nx86_64-unknown-linux-gnu (installed)\nx86_64-unknown-linux-musl\n",
+        );
+        assert_eq!(list.known.len(), 3);
+        assert!(list.installed.contains("x86_64-unknown-linux-gnu"));
+        assert!(!list.installed.contains("x86_64-unknown-linux-musl"));
+    }
+
+    #[test]
+    fn executables_are_found_only_on_the_given_path() {
+        let dir = std::env::temp_dir().join(format!("xtask-which-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("cargo-zigbuild"), "").unwrap();
+        let path = std::env::join_paths([dir.clone()]).unwrap();
+        assert_eq!(
+            find_on_path("cargo-zigbuild", Some(&path)),
+            Some(dir.join("cargo-zigbuild"))
+        );
+        assert_eq!(find_on_path("zig", Some(&path)), None);
+        assert_eq!(find_on_path("cargo-zigbuild", None), None);
+        let empty = std::env::join_paths([dir.join("nothing")]).unwrap();
+        assert_eq!(find_on_path("cargo-zigbuild", Some(&empty)), None);
+    }
+
+    #[test]
+    fn the_local_install_is_put_first_on_path_and_pythonpath() {
+        let z = local_zigbuild(Path::new("/ws/target/xtask-tools/python")).unwrap();
+        assert!(z.program.starts_with("/ws/target/xtask-tools/python/bin"));
+        for (key, value) in &z.env {
+            let first = std::env::split_paths(value).next().unwrap();
+            assert!(first.starts_with("/ws/target/xtask-tools/python"), "{key}");
+        }
+    }
+}

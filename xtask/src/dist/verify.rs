@@ -1,0 +1,140 @@
+//! Linkage verified before anything is packed (issue #2, point 5), by reading each file through
+//! the linkaudit library (the `object` crate), never by running `ldd`: ldd runs the binary's own
+//! loader, is useless on foreign-arch files and is missing on minimal distros (cargo-dist #1439).
+
+use super::build::BuiltBinary;
+use super::target::TargetTriple;
+use anyhow::{Context, Result};
+use linkaudit::{Audit, GlibcVersion, Policy, Violation};
+
+/// What we found about one binary, and the verdict of the target's policy.
+#[derive(Debug, Clone)]
+pub struct Linkage {
+    pub binary: BuiltBinary,
+    pub audit: Audit,
+    /// `None` for targets without a rule (Apple): audited and listed, not judged.
+    pub policy: Option<Policy>,
+    pub violations: Vec<Violation>,
+}
+
+impl Linkage {
+    pub fn verdict(&self) -> &'static str {
+        match (&self.policy, self.violations.is_empty()) {
+            (None, _) => "unchecked",
+            (Some(_), true) => "pass",
+            (Some(_), false) => "fail",
+        }
+    }
+
+    /// `static-pie, needs nothing` / `dynamic, glibc 2.16, needs libc.so.6 libm.so.6`.
+    pub fn describe(&self) -> String {
+        let mut text = self.audit.kind.to_string();
+        if let Some(floor) = self.audit.glibc_floor {
+            text.push_str(&format!(", glibc {floor}"));
+        }
+        if self.audit.needed.is_empty() {
+            text.push_str(", needs no shared library");
+        } else {
+            text.push_str(&format!(", needs {}", self.audit.needed.join(" ")));
+        }
+        text
+    }
+
+    /// One line per violation: the binary, its target and the culprit (issue #2, point 5).
+    pub fn violation_lines(&self, triple: &TargetTriple) -> Vec<String> {
+        self.violations
+            .iter()
+            .map(|v| format!("{} ({triple}): {v}", self.binary.file_name))
+            .collect()
+    }
+}
+
+/// Audits every binary of one target against the policy the target implies.
+pub fn verify_linkage(
+    triple: &TargetTriple,
+    glibc_floor: GlibcVersion,
+    binaries: &[BuiltBinary],
+) -> Result<Vec<Linkage>> {
+    let policy = Policy::for_target(triple.as_str(), glibc_floor);
+    binaries
+        .iter()
+        .map(|binary| {
+            let audit = linkaudit::audit_path(&binary.path).map_err(|err| {
+                anyhow::anyhow!("auditing {} ({triple}): {err}", binary.path.display())
+            })?;
+            let violations = policy.map(|p| p.check(&audit)).unwrap_or_default();
+            Ok(Linkage {
+                binary: binary.clone(),
+                audit,
+                policy,
+                violations,
+            })
+        })
+        .collect::<Result<_>>()
+        .context("verifying linkage")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The test binary itself: a dynamic glibc executable on this host.
+    fn this_binary() -> BuiltBinary {
+        let path = std::env::current_exe().unwrap();
+        BuiltBinary {
+            name: "self".into(),
+            file_name: "self".into(),
+            path,
+        }
+    }
+
+    #[test]
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn a_dynamic_binary_fails_the_static_policy_naming_the_culprit() {
+        let musl = TargetTriple::parse("x86_64-unknown-linux-musl").unwrap();
+        let found = verify_linkage(&musl, GlibcVersion::new(2, 17), &[this_binary()]).unwrap();
+        assert_eq!(found[0].verdict(), "fail");
+        let lines = found[0].violation_lines(&musl);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("self (x86_64-unknown-linux-musl): libc.so.6")),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn a_floor_below_what_the_binary_needs_names_the_symbol_version() {
+        let gnu = TargetTriple::parse("x86_64-unknown-linux-gnu").unwrap();
+        // Anything built on this machine needs more than glibc 2.2.5.
+        let found = verify_linkage(&gnu, GlibcVersion::new(2, 2), &[this_binary()]).unwrap();
+        assert_eq!(found[0].verdict(), "fail");
+        assert!(found[0]
+            .violations
+            .iter()
+            .any(|v| v.culprit.starts_with("GLIBC_2.")));
+        assert!(found[0].describe().contains("libc.so.6"));
+    }
+
+    #[test]
+    fn apple_targets_are_audited_but_not_judged() {
+        let mac = TargetTriple::parse("aarch64-apple-darwin").unwrap();
+        let found = verify_linkage(&mac, GlibcVersion::new(2, 17), &[this_binary()]).unwrap();
+        assert_eq!(found[0].verdict(), "unchecked");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_binary_is_an_error_naming_it() {
+        let path = std::env::temp_dir().join(format!("xtask-notbin-{}", std::process::id()));
+        std::fs::write(&path, "#!/bin/sh\n").unwrap();
+        let text = BuiltBinary {
+            name: "x".into(),
+            file_name: "x".into(),
+            path: path.clone(),
+        };
+        let gnu = TargetTriple::parse("x86_64-unknown-linux-gnu").unwrap();
+        let err = verify_linkage(&gnu, GlibcVersion::new(2, 17), &[text]).unwrap_err();
+        assert!(format!("{err:#}").contains(&path.display().to_string()));
+    }
+}
