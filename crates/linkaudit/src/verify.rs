@@ -102,7 +102,7 @@ pub fn verify_dir(dir: &Path) -> Result<Report, NotVerifiable> {
     for (name, expected) in &listed {
         match hashes.of(name) {
             Ok(actual) if &actual == expected => {}
-            Ok(actual) => fail(name, format!("its sha256 is {actual} but {CHECKSUMS} says {expected}: the file changed after it was checksummed; download it again")),
+            Ok(actual) => fail(name, format!("its sha256 is {actual} but {CHECKSUMS} says {expected}: the file or its line changed after the release was made; download both again")),
             Err(err) => fail(name, format!("listed in {CHECKSUMS} but cannot be read ({err})")),
         }
     }

@@ -201,10 +201,11 @@ fn verify(dir: &std::path::Path) -> i32 {
             for failure in &report.failures {
                 eprintln!("linkaudit verify: {}", one_line(&failure.to_string()));
             }
+            let count = report.failures.len();
             eprintln!(
-                "linkaudit verify: {}: {} checks failed; do not publish or install this release",
+                "linkaudit verify: {}: {count} check{} failed; do not publish or install this release",
                 dir.display(),
-                report.failures.len()
+                if count == 1 { "" } else { "s" },
             );
             VIOLATION
         }
