@@ -104,17 +104,18 @@ pub fn cargo_args(ws: &Workspace, how: How, triples: &[TargetTriple]) -> Vec<OsS
         args.extend(["--target".into(), spelled.into()]);
     }
     for triple in triples {
-        args.extend(["--config".into(), remap_config(ws, triple).into()]);
+        args.extend(["--config".into(), reproducible_config(ws, triple).into()]);
     }
     args
 }
 
-/// `target.<triple>.rustflags=["--remap-path-prefix=..", ..]` (issue #5, point 2): keeps the
-/// checkout path and the cargo home out of the binaries. Given with `--config`, cargo JOINS it
-/// with the config file's `[target]` rustflags (+crt-static stays); RUSTFLAGS would replace them.
-/// Any `[build] rustflags` are then unused for these targets: cargo reads those only when no
-/// `[target]` rustflags apply, which is why static linking belongs in `[target]` tables.
-fn remap_config(ws: &Workspace, triple: &TargetTriple) -> String {
+/// `target.<triple>.rustflags=[...]` with what makes the binaries reproducible (issue #5,
+/// point 2): `--remap-path-prefix` keeps the checkout path and the cargo home out of them, and PE
+/// linkers are told not to stamp the link time into the COFF header. Given with `--config`, cargo
+/// JOINS these with the config file's `[target]` rustflags (+crt-static stays); RUSTFLAGS would
+/// replace them. Any `[build] rustflags` are then unused for these targets: cargo reads those only
+/// when no `[target]` rustflags apply, which is why static linking belongs in `[target]` tables.
+fn reproducible_config(ws: &Workspace, triple: &TargetTriple) -> String {
     // rustc applies the LAST matching remapping, so the most specific prefix comes last.
     let mut remaps = Vec::new();
     if let Some(cargo_home) = cargo_home() {
@@ -122,11 +123,19 @@ fn remap_config(ws: &Workspace, triple: &TargetTriple) -> String {
     }
     remaps.push((ws.root.clone(), ".".to_owned()));
     remaps.push((ws.target_dir.clone(), "./target".to_owned()));
-    let flags: Vec<String> = remaps
+    let mut flags: Vec<String> = remaps
         .iter()
         .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
         .collect();
-    let key = if triple.as_str().contains('.') {
+    let t = triple.as_str();
+    if t.ends_with("-windows-gnu") {
+        // GNU ld writes the link time into the PE header (and so into its checksum).
+        flags.push("-Clink-arg=-Wl,--no-insert-timestamp".to_owned());
+    } else if t.ends_with("-windows-msvc") {
+        // link.exe and lld-link: a content hash instead of the link time.
+        flags.push("-Clink-arg=/Brepro".to_owned());
+    }
+    let key = if t.contains('.') {
         format!("\"{triple}\"")
     } else {
         triple.to_string()
@@ -246,6 +255,19 @@ mod tests {
         let target = config.find("=/src/ws/target=./target").unwrap();
         assert!(root < target, "{config}");
         assert!(!a.iter().any(|x| x.contains("RUSTFLAGS")));
+    }
+
+    #[test]
+    fn pe_links_carry_no_timestamp() {
+        let gnu = args(How::Build, &["x86_64-pc-windows-gnu"]);
+        assert!(gnu
+            .last()
+            .unwrap()
+            .ends_with(",\"-Clink-arg=-Wl,--no-insert-timestamp\"]"));
+        let msvc = args(How::Build, &["x86_64-pc-windows-msvc"]);
+        assert!(msvc.last().unwrap().ends_with(",\"-Clink-arg=/Brepro\"]"));
+        let linux = args(How::Zigbuild, &["x86_64-unknown-linux-musl"]);
+        assert!(!linux.last().unwrap().contains("link-arg"));
     }
 
     #[test]

@@ -1,0 +1,601 @@
+//! End to end: `cargo xtask dist` on a fixture workspace (xtask/tests/fixtures/workspace: a binary
+//! crate and a crate compiling C through `cc`), for the five targets a Linux host builds
+//! (issue #2 point 8, issue #5 points 1-3).
+//!
+//! One test with phases, so that the fixture is built once per clone (CI has 2 cores):
+//! 1. clone A, with a copy of this xtask (linkaudit path made absolute: the "works in another
+//!    workspace" proof), on a PATH without cargo-zigbuild (the xtask installs it: point 9) and
+//!    with a poisonous RUSTFLAGS (ignored: point 1). Checks the plan, the step lines, the summary.
+//! 2. dist/ checked with real tools: `sha256sum -c`, `tar -tzvf`, python's zipfile; linkage
+//!    re-audited; manifest; the checkout path is absent from the binaries.
+//! 3. bad input: each a one-line error, non-zero exit, dist/ unchanged.
+//! 4. a deliberately dynamic binary (libz through the config's rustflags) is refused.
+//! 5. clone B at another path, built later: byte-identical archives, SHA256SUMS and manifest.
+//!
+//! Needs: rustup targets x86_64/aarch64-unknown-linux-gnu/musl and x86_64-pc-windows-gnu,
+//! python3 with pip (network to PyPI for the zig install), gcc-mingw-w64-x86-64,
+//! qemu-user-static, libc6-arm64-cross, zlib1g (libz.so.1), sha256sum, tar, git.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const EPOCH: u64 = 1_700_000_000; // 2023-11-14T22:13:20Z, the fixture commit's date
+const LOCAL_TARGETS: [&str; 5] = [
+    "x86_64-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "x86_64-unknown-linux-musl",
+    "aarch64-unknown-linux-musl",
+    "x86_64-pc-windows-gnu",
+];
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let output = cmd.output().unwrap_or_else(|err| panic!("{cmd:?}: {err}"));
+    output
+}
+
+fn ok(cmd: &mut Command) -> String {
+    let output = run(cmd);
+    assert!(
+        output.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Copies the fixture to `ws`, adds the real .cargo/config.toml and a copy of the real xtask,
+/// resolves Cargo.lock (from `lock`, so both clones use the same versions) and commits with a
+/// fixed date, so that SOURCE_DATE_EPOCH comes from the commit.
+fn make_fixture(ws: &Path, lock: &Path) {
+    let root = repo_root();
+    copy_dir(&root.join("xtask/tests/fixtures/workspace"), ws);
+    copy_dir(&root.join(".cargo"), &ws.join(".cargo"));
+    copy_dir(&root.join("xtask/src"), &ws.join("xtask/src"));
+    let manifest = std::fs::read_to_string(root.join("xtask/Cargo.toml")).unwrap();
+    let linkaudit = root.join("crates/linkaudit");
+    let manifest = manifest.replace(
+        "path = \"../crates/linkaudit\"",
+        &format!("path = {:?}", linkaudit.display().to_string()),
+    );
+    assert!(manifest.contains(&linkaudit.display().to_string()));
+    std::fs::write(ws.join("xtask/Cargo.toml"), manifest).unwrap();
+    std::fs::copy(lock, ws.join("Cargo.lock")).unwrap();
+    ok(Command::new("cargo")
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(ws)
+        .env_remove("CARGO_TARGET_DIR"));
+    let git = |args: &[&str]| {
+        ok(Command::new("git")
+            .args(args)
+            .current_dir(ws)
+            .env("GIT_AUTHOR_NAME", "fixture")
+            .env("GIT_AUTHOR_EMAIL", "fixture@example.invalid")
+            .env("GIT_COMMITTER_NAME", "fixture")
+            .env("GIT_COMMITTER_EMAIL", "fixture@example.invalid")
+            .env("GIT_AUTHOR_DATE", format!("@{EPOCH} +0000"))
+            .env("GIT_COMMITTER_DATE", format!("@{EPOCH} +0000")))
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(ws.join(".gitignore"), "/target\n/dist\n").unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "fixture"]);
+}
+
+/// A PATH like a fresh machine's: cargo, rustc, rustup, python3 and the C compilers, but no
+/// cargo-zigbuild and no zig on it (issue #2, point 9).
+fn fresh_path(dir: &Path) -> std::ffi::OsString {
+    let bin = dir.join("fresh-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let which = |name: &str| {
+        let out = ok(Command::new("sh").args(["-c", &format!("command -v {name}")]));
+        PathBuf::from(out.trim())
+    };
+    for tool in ["cargo", "rustc", "rustup"] {
+        std::os::unix::fs::symlink(which(tool), bin.join(tool)).unwrap();
+    }
+    // The interpreter itself, not a pyenv shim that needs pyenv on PATH.
+    let python = ok(Command::new("python3").args(["-c", "import sys; print(sys.executable)"]));
+    std::os::unix::fs::symlink(python.trim(), bin.join("python3")).unwrap();
+    let path = std::env::join_paths([
+        bin,
+        "/usr/local/bin".into(),
+        "/usr/bin".into(),
+        "/bin".into(),
+    ])
+    .unwrap();
+    for hidden in ["cargo-zigbuild", "zig"] {
+        let found = run(Command::new("sh")
+            .args(["-c", &format!("command -v {hidden}")])
+            .env("PATH", &path));
+        assert!(
+            !found.status.success(),
+            "{hidden} is in a system directory; the fresh-machine phase cannot hide it"
+        );
+    }
+    path
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn xtask(cmd: &mut Command) -> Run {
+    let output = run(cmd
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("CARGO_BUILD_TARGET"));
+    let r = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    eprintln!("--- {cmd:?} exited {}\n{}\n{}", r.code, r.stdout, r.stderr);
+    r
+}
+
+/// Every file in dist/ with its bytes: "unchanged" means this map is equal.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    match std::fs::read_dir(dir) {
+        Err(_) => BTreeMap::new(),
+        Ok(entries) => entries
+            .map(|e| e.unwrap())
+            .map(|e| {
+                let bytes = if e.file_type().unwrap().is_dir() {
+                    b"<dir>".to_vec()
+                } else {
+                    std::fs::read(e.path()).unwrap()
+                };
+                (e.file_name().to_string_lossy().into_owned(), bytes)
+            })
+            .collect(),
+    }
+}
+
+fn archive_name(target: &str) -> String {
+    let ext = if target.contains("-windows-") {
+        "zip"
+    } else {
+        "tar.gz"
+    };
+    format!("fixture-cli-{target}.{ext}")
+}
+
+#[test]
+fn dist_end_to_end() {
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dist-e2e");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+
+    // Phase 1: clone A on a fresh machine's PATH, RUSTFLAGS set to undo static linking.
+    let a = work.join("clone-a/ws");
+    make_fixture(&a, &repo_root().join("Cargo.lock"));
+    let path = fresh_path(&work);
+    let cargo_xtask = |args: &[&str]| {
+        let mut cmd = Command::new("cargo");
+        cmd.arg("xtask")
+            .args(args)
+            .current_dir(&a)
+            .env("PATH", &path)
+            .env("RUSTFLAGS", "-C target-feature=-crt-static");
+        xtask(&mut cmd)
+    };
+    let first = cargo_xtask(&["dist"]);
+    assert_eq!(first.code, 0, "cargo xtask dist failed");
+    check_report(&first);
+    let dist = a.join("dist");
+    check_dist(&dist, &a);
+
+    // Phase 2b: the help explains every option.
+    let help = cargo_xtask(&["dist", "--help"]);
+    for option in ["--target", "--out-dir", "--json"] {
+        assert!(help.stdout.contains(option), "{option}");
+    }
+
+    // Phase 3: bad input leaves dist/ as it was.
+    let before = snapshot(&dist);
+    let bad = |args: &[&str], expected: &str| {
+        let r = cargo_xtask(args);
+        assert_ne!(r.code, 0, "{args:?} succeeded");
+        let errors: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {}", r.stderr);
+        assert!(errors[0].contains(expected), "{args:?}: {}", errors[0]);
+        assert_eq!(snapshot(&dist), before, "{args:?} changed dist/");
+    };
+    bad(
+        &["dist", "--target", "x86_64-unknown-linux-gnux"],
+        "unknown target triple `x86_64-unknown-linux-gnux`",
+    );
+    let tier3 = ok(Command::new("rustc").args(["--print", "target-list"]));
+    assert!(tier3.lines().any(|l| l == "x86_64-unknown-linux-none"));
+    bad(
+        &["dist", "--target", "x86_64-unknown-linux-none"],
+        "rustup ships no standard library for `x86_64-unknown-linux-none`",
+    );
+    bad(
+        &["dist", "--target", "x86_64-pc-windows-msvc"],
+        "cargo-xwin",
+    );
+    bad(
+        &["dist", "--target", "aarch64-apple-darwin"],
+        "macos-latest",
+    );
+    let manifest_path = a.join("Cargo.toml");
+    let good_manifest = std::fs::read_to_string(&manifest_path).unwrap();
+    std::fs::write(
+        &manifest_path,
+        good_manifest.replace("glibc-floor = \"2.17\"", "glibc-floor = 2.17"),
+    )
+    .unwrap();
+    bad(&["dist"], "malformed [workspace.metadata.dist]");
+    std::fs::write(
+        &manifest_path,
+        good_manifest.replace("glibc-floor = \"2.17\"", "glibc_floor = \"2.17\""),
+    )
+    .unwrap();
+    bad(&["dist"], "unknown field `glibc_floor`");
+    std::fs::write(&manifest_path, &good_manifest).unwrap();
+    let cli_manifest = a.join("crates/fixture-cli/Cargo.toml");
+    let good_cli = std::fs::read_to_string(&cli_manifest).unwrap();
+    std::fs::write(
+        &cli_manifest,
+        good_cli.replace("[dependencies]", "publish = false\n\n[dependencies]"),
+    )
+    .unwrap();
+    bad(&["dist"], "nothing to ship");
+    std::fs::write(&cli_manifest, &good_cli).unwrap();
+
+    // Phase 4: a deliberately dynamic binary is refused, naming binary, target and culprit.
+    // The flags come from .cargo/config.toml, so this also shows the config reaching the binary.
+    let config = a.join(".cargo/config.toml");
+    let good_config = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "{good_config}\n[target.x86_64-unknown-linux-gnu]\nrustflags = [\"-C\", \
+             \"link-arg=-Wl,--no-as-needed\", \"-C\", \"link-arg=/usr/lib/x86_64-linux-gnu/libz.so.1\"]\n"
+        ),
+    )
+    .unwrap();
+    let refused = cargo_xtask(&["dist", "--target", "x86_64-unknown-linux-gnu"]);
+    assert_ne!(refused.code, 0);
+    let error = refused
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap();
+    assert!(
+        error.contains("fixture-cli (x86_64-unknown-linux-gnu): libz.so.1"),
+        "{error}"
+    );
+    assert!(refused
+        .stdout
+        .contains("FAIL fixture-cli (x86_64-unknown-linux-gnu): libz.so.1"));
+    assert_eq!(snapshot(&dist), before, "a refused binary changed dist/");
+    std::fs::write(&config, &good_config).unwrap();
+
+    // Phase 5: clone B at another path, later, with the system's cargo-zigbuild and no RUSTFLAGS,
+    // run by the xtask binary clone A built: the same bytes (issue #5, points 1-2).
+    let b = work.join("somewhere/else/clone-b/ws");
+    make_fixture(&b, &a.join("Cargo.lock"));
+    let second = xtask(
+        Command::new(a.join("target/debug/xtask"))
+            .args(["dist", "--json"])
+            .current_dir(&b)
+            .env_remove("RUSTFLAGS"),
+    );
+    assert_eq!(second.code, 0);
+    let json: serde_json::Value =
+        serde_json::from_str(&second.stdout).expect("--json prints the manifest");
+    assert_eq!(json["artifacts"].as_array().unwrap().len(), 5);
+    let dist_b = b.join("dist");
+    for name in LOCAL_TARGETS
+        .iter()
+        .map(|t| archive_name(t))
+        .chain(["SHA256SUMS".to_owned(), "dist-manifest.json".to_owned()])
+    {
+        assert!(
+            std::fs::read(dist.join(&name)).unwrap() == std::fs::read(dist_b.join(&name)).unwrap(),
+            "{name} differs between two clones of one commit"
+        );
+    }
+    check_no_paths(&dist_b, &[&a, &b]);
+}
+
+/// The plan table, the step lines and the summary (issue #2, point 10).
+fn check_report(r: &Run) {
+    let out = &r.stdout;
+    assert!(
+        r.stderr.contains("warning: ignoring RUSTFLAGS"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        out.contains("install zig"),
+        "the fresh machine got no zig install line"
+    );
+    assert!(out.contains("source  commit "), "{out}");
+    assert!(out.contains(&format!("SOURCE_DATE_EPOCH {EPOCH} (commit time of HEAD)")));
+    let has_line = |parts: &[&str]| out.lines().any(|l| parts.iter().all(|p| l.contains(p)));
+    assert!(has_line(&[
+        "x86_64-unknown-linux-gnu",
+        "build with cargo zigbuild (--target x86_64-unknown-linux-gnu.2.17)"
+    ]));
+    assert!(has_line(&[
+        "x86_64-pc-windows-gnu",
+        "build with cargo build"
+    ]));
+    assert!(has_line(&[
+        "x86_64-pc-windows-msvc",
+        "skip: needs",
+        "windows-latest"
+    ]));
+    assert!(has_line(&[
+        "aarch64-apple-darwin",
+        "skip: needs Apple's linker",
+        "macos-latest"
+    ]));
+    for target in LOCAL_TARGETS {
+        for step in ["build", "verify", "pack", "smoke"] {
+            assert!(
+                out.lines()
+                    .any(|l| l.starts_with(step) && l.contains(target)),
+                "no {step} line for {target}"
+            );
+        }
+    }
+    // The config's +crt-static reached the musl binaries although RUSTFLAGS said -crt-static.
+    for target in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
+        let smoke = out
+            .lines()
+            .find(|l| l.starts_with("smoke") && l.contains(target))
+            .unwrap();
+        assert!(
+            smoke.contains("fixture-cli 0.1.0 (c says 42, crt-static: yes)"),
+            "{smoke}"
+        );
+    }
+    let qemu = out
+        .lines()
+        .find(|l| l.starts_with("smoke") && l.contains("aarch64-unknown-linux-gnu"))
+        .unwrap();
+    assert!(qemu.contains("under qemu-aarch64"), "{qemu}");
+    let windows = out
+        .lines()
+        .find(|l| l.starts_with("smoke") && l.contains("x86_64-pc-windows-gnu"))
+        .unwrap();
+    assert!(windows.contains("skipped: "), "{windows}");
+    assert!(out.contains("archive"), "no summary table");
+    assert!(out.contains("fixture-cli-x86_64-pc-windows-gnu.zip"));
+    assert!(
+        !out.contains("fixture-internal"),
+        "a publish = false package shipped"
+    );
+}
+
+fn check_dist(dist: &Path, ws: &Path) {
+    let mut names: Vec<String> = snapshot(dist).into_keys().collect();
+    names.sort();
+    let mut expected: Vec<String> = LOCAL_TARGETS
+        .iter()
+        .flat_map(|t| [archive_name(t), format!("{}.sha256", archive_name(t))])
+        .chain(["SHA256SUMS".into(), "dist-manifest.json".into()])
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected);
+
+    // Checksums, with the real sha256sum.
+    let checked = ok(Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(dist));
+    assert_eq!(
+        checked.lines().filter(|l| l.ends_with(": OK")).count(),
+        5,
+        "{checked}"
+    );
+    for target in LOCAL_TARGETS {
+        ok(Command::new("sha256sum")
+            .args(["-c", &format!("{}.sha256", archive_name(target))])
+            .current_dir(dist));
+    }
+    let sums = std::fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
+    let order: Vec<&str> = sums
+        .lines()
+        .map(|l| l.split("  ").nth(1).unwrap())
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted);
+
+    // Tarballs: sorted entries, root:root, normalised modes, the commit's time.
+    for target in LOCAL_TARGETS.iter().filter(|t| !t.contains("windows")) {
+        let listing = ok(Command::new("tar")
+            .args(["-tzvf", &archive_name(target), "--utc"])
+            .current_dir(dist));
+        let top = format!("fixture-cli-{target}");
+        let lines: Vec<Vec<&str>> = listing
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        let entries: Vec<(&str, &str, &str, &str)> =
+            lines.iter().map(|f| (f[0], f[1], f[4], f[5])).collect();
+        assert_eq!(
+            entries.iter().map(|e| e.3).collect::<Vec<_>>(),
+            [
+                format!("{top}/"),
+                format!("{top}/LICENSE"),
+                format!("{top}/README.md"),
+                format!("{top}/fixture-cli")
+            ]
+        );
+        let modes: Vec<&str> = entries.iter().map(|e| e.0).collect();
+        assert_eq!(
+            modes,
+            ["drwxr-xr-x", "-rw-r--r--", "-rw-r--r--", "-rwxr-xr-x"],
+            "{listing}"
+        );
+        assert!(
+            entries.iter().all(|e| e.1 == "root/root" && e.2 == "22:13"),
+            "{listing}"
+        );
+        assert!(lines.iter().all(|f| f[3] == "2023-11-14"), "{listing}");
+    }
+    // Zip: python's zipfile reads names, times and unix modes.
+    let zip = archive_name("x86_64-pc-windows-gnu");
+    let listing = ok(Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile\nfor i in zipfile.ZipFile(sys.argv[1]).infolist(): \
+             print(i.filename, oct(i.external_attr >> 16), '%04d-%02d-%02dT%02d:%02d:%02d' % i.date_time)",
+            &zip,
+        ])
+        .current_dir(dist));
+    let top = "fixture-cli-x86_64-pc-windows-gnu";
+    assert_eq!(
+        listing,
+        format!(
+            "{top}/ 0o40755 2023-11-14T22:13:20\n{top}/LICENSE 0o100644 2023-11-14T22:13:20\n\
+             {top}/README.md 0o100644 2023-11-14T22:13:20\n{top}/fixture-cli.exe 0o100755 2023-11-14T22:13:20\n"
+        )
+    );
+
+    // Linkage, audited again from the unpacked archives.
+    let unpacked = dist.parent().unwrap().join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    for target in LOCAL_TARGETS {
+        let archive = dist.join(archive_name(target));
+        if target.contains("windows") {
+            ok(Command::new("python3")
+                .args(["-m", "zipfile", "-e"])
+                .arg(&archive)
+                .arg(&unpacked));
+        } else {
+            ok(Command::new("tar")
+                .arg("-xzf")
+                .arg(&archive)
+                .arg("-C")
+                .arg(&unpacked));
+        }
+        let exe = if target.contains("windows") {
+            ".exe"
+        } else {
+            ""
+        };
+        let binary = unpacked.join(format!("fixture-cli-{target}/fixture-cli{exe}"));
+        let audit = linkaudit::audit_path(&binary).unwrap();
+        let policy =
+            linkaudit::Policy::for_target(target, linkaudit::GlibcVersion::new(2, 17)).unwrap();
+        assert_eq!(policy.check(&audit), vec![], "{target}");
+        if target.contains("musl") {
+            assert!(
+                audit.interpreter.is_none() && audit.needed.is_empty(),
+                "{target}"
+            );
+        }
+        if target.contains("-gnu") && !target.contains("windows") {
+            assert!(audit.glibc_floor.unwrap() <= linkaudit::GlibcVersion::new(2, 17));
+        }
+    }
+
+    // The manifest.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dist.join("dist-manifest.json")).unwrap()).unwrap();
+    let head = ok(Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(ws));
+    assert_eq!(manifest["schema_version"], 1);
+    assert_eq!(manifest["source_commit"], head.trim());
+    assert_eq!(manifest["source_date_epoch"], EPOCH);
+    assert!(manifest["rustc"].as_str().unwrap().starts_with("rustc "));
+    assert_eq!(manifest["glibc_floor"], "2.17");
+    let artifacts = manifest["artifacts"].as_array().unwrap();
+    let archives: Vec<&str> = artifacts
+        .iter()
+        .map(|a| a["archive"].as_str().unwrap())
+        .collect();
+    let mut sorted = archives.clone();
+    sorted.sort();
+    assert_eq!(archives, sorted);
+    for artifact in artifacts {
+        let name = artifact["archive"].as_str().unwrap();
+        assert!(sums.contains(&format!(
+            "{}  {name}\n",
+            artifact["sha256"].as_str().unwrap()
+        )));
+        assert_eq!(
+            artifact["size"],
+            std::fs::metadata(dist.join(name)).unwrap().len()
+        );
+        assert_eq!(artifact["package"], "fixture-cli");
+        assert_eq!(artifact["version"], "0.1.0");
+        let policy = match artifact["target"].as_str().unwrap() {
+            t if t.contains("musl") => "static",
+            t if t.contains("windows") => "crt-static",
+            _ => "glibc:2.17",
+        };
+        assert_eq!(artifact["policy"], policy);
+        assert_eq!(artifact["binaries"][0]["verdict"], "pass");
+        assert_eq!(artifact["binaries"][0]["name"], "fixture-cli");
+    }
+    check_no_paths(dist, &[ws]);
+}
+
+/// Neither the checkout path nor the cargo home is in any archived binary (issue #5, point 2).
+/// The fixture compiles `file!()` of a file in OUT_DIR into the binary: without the remapping
+/// that is an absolute path under the checkout.
+fn check_no_paths(dist: &Path, checkouts: &[&Path]) {
+    let unpacked = dist.parent().unwrap().join("unpacked-paths");
+    let _ = std::fs::remove_dir_all(&unpacked);
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let home = std::env::var("CARGO_HOME")
+        .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap()));
+    let mut needles: Vec<String> = checkouts.iter().map(|p| p.display().to_string()).collect();
+    needles.push(home);
+    for target in LOCAL_TARGETS.iter().filter(|t| !t.contains("windows")) {
+        ok(Command::new("tar")
+            .arg("-xzf")
+            .arg(dist.join(archive_name(target)))
+            .arg("-C")
+            .arg(&unpacked));
+        let bytes =
+            std::fs::read(unpacked.join(format!("fixture-cli-{target}/fixture-cli"))).unwrap();
+        for needle in &needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{target}: the binary contains {needle}"
+            );
+        }
+        // ...and the remapped path is there instead.
+        assert!(
+            bytes.windows(9).any(|w| w == b"./target/"),
+            "{target}: no remapped OUT_DIR path in the binary"
+        );
+    }
+}
