@@ -180,11 +180,22 @@ fn read_version_needs<Elf: FileHeader>(
             while let Some(vernaux) = vernauxs.next()? {
                 versions.push(lossy(vernaux.name(endian, strings)?));
             }
-            versions.sort();
+            versions.sort_by_cached_key(|version| version_order(version));
             versions.dedup();
         }
     }
     Ok(needs)
+}
+
+/// Orders `GLIBC_2.2.5 < GLIBC_2.14 < GLIBC_PRIVATE`: by the name before the numbers, then
+/// numerically, so that listings read oldest to newest.
+fn version_order(version: &str) -> (String, Vec<u64>, String) {
+    let (name, numbers) = version.rsplit_once('_').unwrap_or((version, ""));
+    let parsed: Option<Vec<u64>> = numbers.split('.').map(|part| part.parse().ok()).collect();
+    match parsed {
+        Some(numbers) => (name.to_owned(), numbers, String::new()),
+        None => (name.to_owned(), vec![u64::MAX], version.to_owned()),
+    }
 }
 
 fn machine_name(machine: elf::Machine) -> String {
@@ -203,4 +214,31 @@ fn machine_name(machine: elf::Machine) -> String {
         other => return format!("em-{}", other.0),
     }
     .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn versions_sort_oldest_first() {
+        let mut versions = vec![
+            "GLIBC_PRIVATE",
+            "GLIBC_2.34",
+            "GLIBC_2.2.5",
+            "GCC_4.2.0",
+            "GLIBC_2.14",
+            "GCC_3.0",
+        ];
+        versions.sort_by_cached_key(|v| super::version_order(v));
+        assert_eq!(
+            versions,
+            [
+                "GCC_3.0",
+                "GCC_4.2.0",
+                "GLIBC_2.2.5",
+                "GLIBC_2.14",
+                "GLIBC_2.34",
+                "GLIBC_PRIVATE"
+            ]
+        );
+    }
 }

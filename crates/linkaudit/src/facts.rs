@@ -76,6 +76,17 @@ impl fmt::Display for Kind {
     }
 }
 
+impl Format {
+    /// The word used in JSON: `elf`, `pe`, `mach-o`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Elf => "elf",
+            Format::Pe => "pe",
+            Format::MachO => "mach-o",
+        }
+    }
+}
+
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -72,7 +72,7 @@ fn scan_counts_kinds_and_formats_like_auditing_each_file() {
         assert_eq!(json["kind"], audit.kind.as_str());
         *expected_kinds.entry(audit.kind.to_string()).or_default() += 1;
         *expected_formats
-            .entry(audit.format.to_string())
+            .entry(audit.format.as_str().to_owned())
             .or_default() += 1;
     }
     assert_eq!(summary["binaries"], binaries.len());

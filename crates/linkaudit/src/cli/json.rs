@@ -39,7 +39,7 @@ pub fn summary_line(summary: &Summary) -> String {
     };
     json!({ "summary": {
         "binaries": summary.binaries,
-        "by_format": counts(summary.by_format.iter().map(|(f, n)| (f.to_string(), *n)).collect()),
+        "by_format": counts(summary.by_format.iter().map(|(f, n)| (f.as_str().to_owned(), *n)).collect()),
         "by_kind": counts(summary.by_kind.iter().map(|(k, n)| (k.to_string(), *n)).collect()),
         "errors": summary.errors.iter()
             .map(|(path, error)| json!({ "file": path.to_string_lossy(), "error": error }))
