@@ -9,7 +9,9 @@
 //! 2. dist/ checked with real tools: `sha256sum -c`, `tar -tzvf`, python's zipfile; linkage
 //!    re-audited; manifest; the checkout path is absent from the binaries.
 //! 3. bad input: each a one-line error, non-zero exit, dist/ unchanged.
-//! 4. a deliberately dynamic binary (libz through the config's rustflags) is refused.
+//!    Also: offline on a fresh machine, a one-line error naming what to install.
+//! 4. a deliberately dynamic binary (libz through the config's rustflags) is refused; a later
+//!    run replaces the previous run's files and keeps foreign ones.
 //! 5. clone B at another path, built later: byte-identical archives, SHA256SUMS and manifest.
 //!
 //! Needs: rustup targets x86_64/aarch64-unknown-linux-gnu/musl and x86_64-pc-windows-gnu,
@@ -144,8 +146,10 @@ struct Run {
 }
 
 fn xtask(cmd: &mut Command) -> Run {
+    if !cmd.get_envs().any(|(key, _)| key == "CARGO_TARGET_DIR") {
+        cmd.env_remove("CARGO_TARGET_DIR");
+    }
     let output = run(cmd
-        .env_remove("CARGO_TARGET_DIR")
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("CARGO_BUILD_TARGET"));
     let r = Run {
@@ -272,6 +276,31 @@ fn dist_end_to_end() {
     bad(&["dist"], "nothing to ship");
     std::fs::write(&cli_manifest, &good_cli).unwrap();
 
+    // Phase 3b: a fresh machine without network: one line naming what to install, dist/ as it
+    // was. (An empty target dir has no tools; pip's index is a closed port on loopback.)
+    let offline = xtask(
+        Command::new(a.join("target/debug/xtask"))
+            .arg("dist")
+            .current_dir(&a)
+            .env("PATH", &path)
+            .env("CARGO_TARGET_DIR", work.join("offline-target"))
+            .env("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+            .env("PIP_RETRIES", "0")
+            .env("PIP_TIMEOUT", "2")
+            .env("PIP_NO_CACHE_DIR", "1"),
+    );
+    assert_ne!(offline.code, 0);
+    let error = offline
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap();
+    assert!(
+        error.contains("install them yourself with `python3 -m pip install ziglang=="),
+        "{error}"
+    );
+    assert_eq!(snapshot(&dist), before, "an offline run changed dist/");
+
     // Phase 4: a deliberately dynamic binary is refused, naming binary, target and culprit.
     // The flags come from .cargo/config.toml, so this also shows the config reaching the binary.
     let config = a.join(".cargo/config.toml");
@@ -301,6 +330,31 @@ fn dist_end_to_end() {
     assert_eq!(snapshot(&dist), before, "a refused binary changed dist/");
     std::fs::write(&config, &good_config).unwrap();
 
+    // Phase 4b: a run replaces what the previous run wrote (SHA256SUMS and the manifest describe
+    // one build) and leaves other files alone; no file of the staging dir is left behind.
+    std::fs::write(dist.join("notes.txt"), "mine").unwrap();
+    let musl_only = cargo_xtask(&["dist", "--target", "x86_64-unknown-linux-musl"]);
+    assert_eq!(musl_only.code, 0);
+    let musl = archive_name("x86_64-unknown-linux-musl");
+    let left: Vec<String> = snapshot(&dist).into_keys().collect();
+    assert_eq!(
+        left,
+        [
+            "SHA256SUMS".to_owned(),
+            "dist-manifest.json".to_owned(),
+            musl.clone(),
+            format!("{musl}.sha256"),
+            "notes.txt".to_owned()
+        ]
+    );
+    assert!(
+        before[&musl] == std::fs::read(dist.join(&musl)).unwrap(),
+        "the musl archive built alone differs from the one built with the other targets"
+    );
+    ok(Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&dist));
+
     // Phase 5: clone B at another path, later, with the system's cargo-zigbuild and no RUSTFLAGS,
     // run by the xtask binary clone A built: the same bytes (issue #5, points 1-2).
     let b = work.join("somewhere/else/clone-b/ws");
@@ -322,11 +376,15 @@ fn dist_end_to_end() {
         .chain(["SHA256SUMS".to_owned(), "dist-manifest.json".to_owned()])
     {
         assert!(
-            std::fs::read(dist.join(&name)).unwrap() == std::fs::read(dist_b.join(&name)).unwrap(),
+            before[&name] == std::fs::read(dist_b.join(&name)).unwrap(),
             "{name} differs between two clones of one commit"
         );
     }
     check_no_paths(&dist_b, &[&a, &b]);
+    assert_eq!(
+        json,
+        serde_json::from_slice::<serde_json::Value>(&before["dist-manifest.json"]).unwrap()
+    );
 }
 
 /// The plan table, the step lines and the summary (issue #2, point 10).

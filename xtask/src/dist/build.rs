@@ -43,7 +43,8 @@ pub fn build(
     };
     let args = cargo_args(ws, how, triples);
     let started = Instant::now();
-    let mut command = cmd!(sh, "{program} {args...}");
+    // cargo reports on stderr; stdout is kept for `--json`.
+    let mut command = cmd!(sh, "{program} {args...}").ignore_stdout();
     for (key, value) in env {
         command = command.env(key, value);
     }

@@ -57,15 +57,19 @@ pub fn run(options: Options) -> Result<()> {
         source.rustc
     ));
 
-    let groups = group_by_how(&plan);
-    let buildable: Vec<TargetTriple> = groups.values().flatten().cloned().collect();
+    let invocations = invocations(&plan, &host.triple);
+    let buildable: Vec<TargetTriple> = plan
+        .iter()
+        .filter(|e| matches!(e.status, Status::Build(_)))
+        .map(|e| e.triple.clone())
+        .collect();
     tools::ensure_rustup_targets(&sh, rustup.as_ref(), &buildable, &report)?;
-    let zigbuild = if groups.contains_key(&How::Zigbuild) {
+    let zigbuild = if invocations.iter().any(|(how, _)| *how == How::Zigbuild) {
         Some(tools::ensure_zigbuild(&sh, &ws.target_dir, &report)?)
     } else {
         None
     };
-    for (how, triples) in &groups {
+    for (how, triples) in &invocations {
         build::build(&sh, &ws, *how, triples, zigbuild.as_ref(), &report)?;
     }
     let verified = verify_all(&ws, &buildable, &report, &out_dir)?;
@@ -242,15 +246,27 @@ fn print_plan(report: &Report, plan: &[PlanEntry], ws: &Workspace, out_dir: &Pat
     report.table(&["target", "how"], &rows);
 }
 
-/// Buildable targets by the command that builds them (one cargo invocation each).
-fn group_by_how(plan: &[PlanEntry]) -> BTreeMap<How, Vec<TargetTriple>> {
-    let mut groups: BTreeMap<How, Vec<TargetTriple>> = BTreeMap::new();
+/// The cargo invocations: one per build method with all its targets (cargo takes several
+/// `--target`s), except that cargo-zigbuild builds the host triple on its own. cargo-zigbuild
+/// sets the linker of every target it builds, and cargo applies the host triple's linker to build
+/// scripts too; that changes their hash and so the OUT_DIR paths compiled into the binaries. With
+/// the host triple always alone, a target's bytes do not depend on which other targets were built
+/// with it: `--target T` on a release runner gives the archive a local full run gives (issue #5).
+fn invocations(plan: &[PlanEntry], host: &TargetTriple) -> Vec<(How, Vec<TargetTriple>)> {
+    let mut groups: BTreeMap<(How, bool), Vec<TargetTriple>> = BTreeMap::new();
     for entry in plan {
         if let Status::Build(how) = entry.status {
-            groups.entry(how).or_default().push(entry.triple.clone());
+            let alone = how == How::Zigbuild && entry.triple == *host;
+            groups
+                .entry((how, alone))
+                .or_default()
+                .push(entry.triple.clone());
         }
     }
     groups
+        .into_iter()
+        .map(|((how, _), triples)| (how, triples))
+        .collect()
 }
 
 /// The commit, SOURCE_DATE_EPOCH and compiler that the manifest records (issue #5, point 3).
@@ -688,4 +704,50 @@ fn print_summary(report: &Report, manifest: &Manifest, verified: &[Verified], ou
         manifest.source_date_epoch,
         manifest.rustc
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(triple: &str, status: Status) -> PlanEntry {
+        PlanEntry {
+            triple: TargetTriple::parse(triple).unwrap(),
+            status,
+        }
+    }
+
+    #[test]
+    fn one_invocation_per_method_with_the_zig_host_alone() {
+        let skip = Status::Skip {
+            missing: "x".into(),
+            runner: "windows-latest",
+        };
+        let plan = [
+            entry("x86_64-unknown-linux-gnu", Status::Build(How::Zigbuild)),
+            entry("aarch64-unknown-linux-gnu", Status::Build(How::Zigbuild)),
+            entry("x86_64-unknown-linux-musl", Status::Build(How::Zigbuild)),
+            entry("x86_64-pc-windows-gnu", Status::Build(How::Build)),
+            entry("x86_64-pc-windows-msvc", skip),
+        ];
+        let host = TargetTriple::parse("x86_64-unknown-linux-gnu").unwrap();
+        let found: Vec<(How, Vec<String>)> = invocations(&plan, &host)
+            .into_iter()
+            .map(|(how, triples)| (how, triples.iter().map(|t| t.to_string()).collect()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    How::Zigbuild,
+                    vec![
+                        "aarch64-unknown-linux-gnu".to_owned(),
+                        "x86_64-unknown-linux-musl".to_owned()
+                    ]
+                ),
+                (How::Zigbuild, vec!["x86_64-unknown-linux-gnu".to_owned()]),
+                (How::Build, vec!["x86_64-pc-windows-gnu".to_owned()]),
+            ]
+        );
+    }
 }

@@ -79,7 +79,10 @@ pub fn ensure_rustup_targets(
                     triple.as_str(),
                     &format!("standard library: rustup target add {triple}"),
                 );
-                cmd!(sh, "rustup target add {triple}").quiet().run().with_context(|| {
+                cmd!(sh, "rustup target add {triple}")
+                    .quiet()
+                    .ignore_stdout() // stdout is for --json
+                    .run().with_context(|| {
                     format!("`rustup target add {triple}` failed (no network?): run it by hand, then retry")
                 })?;
             }
@@ -183,6 +186,7 @@ fn install_with_pip(sh: &Shell, prefix: &Path, report: &Report) -> Result<()> {
         "{PYTHON} -m pip install --quiet --disable-pip-version-check --no-warn-script-location --upgrade --target {prefix} {ZIGLANG} {CARGO_ZIGBUILD}"
     )
     .quiet()
+    .ignore_stdout() // stdout is for --json
     .run()
     .with_context(|| {
         format!(
