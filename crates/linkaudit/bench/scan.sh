@@ -22,19 +22,37 @@ musl="$target_dir/x86_64-unknown-linux-musl/release/linkaudit"
 "$gnu" --policy static "$musl" >/dev/null || { echo "the musl build is not static" >&2; exit 1; }
 
 echo "$(nproc) cores; $("$gnu" scan "${dirs[@]}" | head -1)"
-hyperfine -N --warmup 3 --runs "$runs" --ignore-failure \
-  --export-markdown "$bench_dir/scan-results.md" --export-json "$bench_dir/scan-results.json" \
-  -n "scanelf -R -n -i" "scanelf -R -n -i ${dirs[*]}" \
-  -n "linkaudit scan (gnu)" "$gnu scan ${dirs[*]}" \
-  -n "linkaudit scan (musl static)" "$musl scan ${dirs[*]}" \
-  -n "linkaudit scan --json (gnu)" "$gnu scan --json ${dirs[*]}" \
-  -n "linkaudit scan --json (musl static)" "$musl scan --json ${dirs[*]}"
+# Several rounds of every command, one after the other: load from other processes on a small
+# machine drifts, and interleaving rounds spreads it over all commands instead of one.
+rounds=${ROUNDS:-3}
+for round in $(seq 1 "$rounds"); do
+  hyperfine -N --warmup 3 --runs "$runs" \
+    --export-markdown "$bench_dir/scan-round-$round.md" --export-json "$bench_dir/scan-round-$round.json" \
+    -n "scanelf -R -n -i" "scanelf -R -n -i ${dirs[*]}" \
+    -n "linkaudit scan (gnu)" "$gnu scan ${dirs[*]}" \
+    -n "linkaudit scan (musl static)" "$musl scan ${dirs[*]}" \
+    -n "linkaudit scan --json (gnu)" "$gnu scan --json ${dirs[*]}" \
+    -n "linkaudit scan --json (musl static)" "$musl scan --json ${dirs[*]}"
+done
 
-# hyperfine's table shows means; the medians are in its JSON.
-python3 - "$bench_dir/scan-results.json" <<'PY'
-import json, sys
-results = json.load(open(sys.argv[1]))["results"]
-print("\nmedians:")
-for r in results:
-    print(f"  {r['command']:<40} {r['median'] * 1000:8.1f} ms  (min {r['min'] * 1000:.1f}, max {r['max'] * 1000:.1f}, {len(r['times'])} runs)")
+# hyperfine's tables show means per round; the medians over every run of every round go to
+# scan-results.md.
+python3 - "$bench_dir" "$rounds" <<'PY'
+import json, statistics, sys
+bench_dir, rounds = sys.argv[1], int(sys.argv[2])
+times = {}
+for round in range(1, rounds + 1):
+    for result in json.load(open(f"{bench_dir}/scan-round-{round}.json"))["results"]:
+        times.setdefault(result["command"], []).extend(result["times"])
+base = statistics.median(times["scanelf -R -n -i"])
+gnu = statistics.median(times["linkaudit scan (gnu)"])
+lines = ["| command | median [ms] | min [ms] | max [ms] | runs | vs scanelf | vs gnu build |",
+         "|:---|---:|---:|---:|---:|---:|---:|"]
+for command, samples in times.items():
+    median = statistics.median(samples)
+    lines.append(f"| `{command}` | {median * 1000:.1f} | {min(samples) * 1000:.1f} | "
+                 f"{max(samples) * 1000:.1f} | {len(samples)} | {median / base:.2f}x | {median / gnu:.2f}x |")
+table = "\n".join(lines)
+open(f"{bench_dir}/scan-results.md", "w").write(table + "\n")
+print(table)
 PY

@@ -157,16 +157,27 @@ fn audit_if_binary(path: &Path) -> Option<ScannedFile> {
 /// (README, Speed). The kernel honours `O_CLOEXEC` itself, so the scan makes the call directly.
 #[cfg(target_env = "musl")]
 fn open_read_only(path: &Path) -> std::io::Result<File> {
+    use std::ffi::{CStr, CString};
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::io::{FromRawFd, RawFd};
-    let path = std::ffi::CString::new(path.as_os_str().as_bytes())?;
-    // SAFETY: `path` is a valid NUL-terminated string that outlives the call; a non-negative
+    let bytes = path.as_os_str().as_bytes();
+    // Most paths fit on the stack; musl's malloc is slow enough that one allocation per file shows.
+    let mut buffer = [0u8; 512];
+    let owned;
+    let c_path: &CStr = if bytes.len() < buffer.len() {
+        buffer[..bytes.len()].copy_from_slice(bytes);
+        CStr::from_bytes_with_nul(&buffer[..=bytes.len()]).map_err(std::io::Error::other)?
+    } else {
+        owned = CString::new(bytes)?;
+        &owned
+    };
+    // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call; a non-negative
     // result is a new descriptor that nothing else owns, so `File` may take it.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_openat,
             libc::AT_FDCWD,
-            path.as_ptr(),
+            c_path.as_ptr(),
             libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY,
         )
     };
