@@ -18,6 +18,8 @@
 //! python3 with pip (network to PyPI for the zig install), gcc-mingw-w64-x86-64,
 //! qemu-user-static, libc6-arm64-cross, zlib1g (libz.so.1), sha256sum, tar, git.
 
+#![cfg(target_os = "linux")]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -105,35 +107,42 @@ fn make_fixture(ws: &Path, lock: &Path) {
     git(&["commit", "-q", "-m", "fixture"]);
 }
 
-/// A PATH like a fresh machine's: cargo, rustc, rustup, python3 and the C compilers, but no
-/// cargo-zigbuild and no zig on it (issue #2, point 9).
+/// A PATH like a fresh machine's: everything in the system's bin directories, cargo, rustc,
+/// rustup and python3, but no cargo-zigbuild and no zig (issue #2, point 9). One directory of
+/// symlinks, so that a cargo-zigbuild installed system-wide is hidden too.
 fn fresh_path(dir: &Path) -> std::ffi::OsString {
+    const HIDDEN: [&str; 2] = ["cargo-zigbuild", "zig"];
     let bin = dir.join("fresh-bin");
     std::fs::create_dir_all(&bin).unwrap();
+    let link = |target: &Path, name: &str| {
+        let dest = bin.join(name);
+        if !HIDDEN.contains(&name) && std::fs::symlink_metadata(&dest).is_err() {
+            std::os::unix::fs::symlink(target, dest).unwrap();
+        }
+    };
     let which = |name: &str| {
         let out = ok(Command::new("sh").args(["-c", &format!("command -v {name}")]));
         PathBuf::from(out.trim())
     };
     for tool in ["cargo", "rustc", "rustup"] {
-        std::os::unix::fs::symlink(which(tool), bin.join(tool)).unwrap();
+        link(&which(tool), tool);
     }
     // The interpreter itself, not a pyenv shim that needs pyenv on PATH.
     let python = ok(Command::new("python3").args(["-c", "import sys; print(sys.executable)"]));
-    std::os::unix::fs::symlink(python.trim(), bin.join("python3")).unwrap();
-    let path = std::env::join_paths([
-        bin,
-        "/usr/local/bin".into(),
-        "/usr/bin".into(),
-        "/bin".into(),
-    ])
-    .unwrap();
-    for hidden in ["cargo-zigbuild", "zig"] {
-        let found = run(Command::new("sh")
+    link(Path::new(python.trim()), "python3");
+    for system in ["/usr/local/bin", "/usr/bin", "/bin"] {
+        for entry in std::fs::read_dir(system).unwrap().flatten() {
+            link(&entry.path(), &entry.file_name().to_string_lossy());
+        }
+    }
+    let path = std::env::join_paths([bin]).unwrap();
+    for hidden in HIDDEN {
+        let found = run(Command::new("/bin/sh")
             .args(["-c", &format!("command -v {hidden}")])
             .env("PATH", &path));
         assert!(
             !found.status.success(),
-            "{hidden} is in a system directory; the fresh-machine phase cannot hide it"
+            "{hidden} is still on the fresh PATH"
         );
     }
     path
