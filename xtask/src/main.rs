@@ -28,9 +28,9 @@ enum Command {
     /// at or below the glibc floor, Windows without C runtime DLLs), packs reproducible
     /// archives, starts each binary once with `--version`, and writes into the out dir:
     /// `<package>-<target>.tar.gz` (`.zip` for Windows), `<archive>.sha256`, `SHA256SUMS`
-    /// and `dist-manifest.json`. Missing rustup targets and cross tools (zig,
-    /// cargo-zigbuild) are installed into `target/xtask-tools`. The out dir changes only
-    /// when the whole run succeeds.
+    /// and `dist-manifest.json`. Missing rustup targets are added with rustup; zig and
+    /// cargo-zigbuild, when missing, are installed with pip into `target/xtask-tools`.
+    /// The out dir changes only when the whole run succeeds.
     Dist(DistFlags),
 }
 
