@@ -152,9 +152,10 @@ fn audit_if_binary(path: &Path) -> Option<ScannedFile> {
 }
 
 /// `File::open`, minus one system call per file on musl. musl's `open()` follows every
-/// `O_CLOEXEC` open with `fcntl(F_SETFD)` (for kernels before 2.6.23); a scan of `/usr/lib` opens
-/// some 60,000 files, and that extra call made the musl build about 20% slower than the gnu build
-/// (README, Speed). The kernel honours `O_CLOEXEC` itself, so the scan makes the call directly.
+/// `O_CLOEXEC` open with `fcntl(F_SETFD)` (for kernels before 2.6.23), and a scan of `/usr/bin` and
+/// `/usr/lib` opens some 60,000 files; the kernel honours `O_CLOEXEC` itself, so on musl the scan
+/// calls `openat(2)` directly (strace: 73,140 `fcntl` calls before, 11,284 after: the directories,
+/// which `std::fs::read_dir` opens).
 #[cfg(target_env = "musl")]
 fn open_read_only(path: &Path) -> std::io::Result<File> {
     use std::ffi::{CStr, CString};

@@ -87,7 +87,7 @@ fn release_archives() -> Vec<Archive> {
 fn write_tar_gz(path: &Path, entries: &[Entry]) {
     let gz = flate2::write::GzEncoder::new(
         std::fs::File::create(path).unwrap(),
-        flate2::Compression::new(6),
+        flate2::Compression::fast(),
     );
     let mut tar = tar::Builder::new(gz);
     for entry in entries {
