@@ -52,6 +52,12 @@ pub fn scan(roots: &[PathBuf]) -> Result<Vec<ScannedFile>, RootError> {
             error,
         })?;
         if metadata.is_dir() {
+            // A root that exists but cannot be listed is an error of the whole scan, not a line
+            // in its summary.
+            std::fs::read_dir(root).map_err(|error| RootError {
+                root: root.clone(),
+                error,
+            })?;
             root_dirs.push(root);
         } else if metadata.is_file() {
             found.lock().unwrap().extend(audit_if_binary(root));
