@@ -6,13 +6,14 @@
 //! the staging dir is removed on any error, so a failed run leaves the out dir as it was.
 
 mod build;
-mod checksums;
-mod config;
-mod manifest;
-mod pack;
-mod report;
+// Shared with `cargo xtask plan` and `cargo xtask gather` (issue #4).
+pub mod checksums;
+pub mod config;
+pub mod manifest;
+pub mod pack;
+pub mod report;
 mod smoke;
-mod target;
+pub mod target;
 mod tools;
 
 use anyhow::{bail, Context, Result};
@@ -84,8 +85,8 @@ pub fn run(options: Options) -> Result<()> {
         glibc_floor: ws.glibc_floor.to_string(),
         artifacts,
     };
-    write_checksums_and_manifest(&staging.dir, &manifest)?;
-    staging.commit(&manifest)?;
+    write_checksums_and_manifest(&staging.dir, &manifest, &[])?;
+    staging.commit(&manifest, &[])?;
 
     if options.json {
         print!("{}", manifest.to_json());
@@ -451,7 +452,14 @@ fn pack_all(
             &format!("{archive} ({}, sha256 {})", human_size(size), &sha256[..12]),
         );
         smoke_archive(sh, host, item, &path, &top_dir, staging, report)?;
-        artifacts.push(artifact(item, &top_dir, archive, size, sha256));
+        artifacts.push(artifact(
+            item,
+            &top_dir,
+            archive,
+            size,
+            sha256,
+            &source.rustc,
+        ));
     }
     artifacts.sort_by(|a, b| a.archive.cmp(&b.archive));
     Ok(artifacts)
@@ -505,6 +513,7 @@ fn artifact(
     archive: String,
     size: u64,
     sha256: String,
+    rustc: &str,
 ) -> Artifact {
     Artifact {
         package: item.package.name.clone(),
@@ -518,6 +527,7 @@ fn artifact(
             .first()
             .and_then(|l| l.policy)
             .map(|p| p.to_string()),
+        rustc: rustc.to_owned(),
         binaries: item
             .linkage
             .iter()
@@ -542,12 +552,19 @@ fn artifact(
     }
 }
 
-fn write_checksums_and_manifest(staging: &Path, manifest: &Manifest) -> Result<()> {
+/// SHA256SUMS (the archives and `also_summed`: (name, sha256) of other files that ship, such as
+/// wheels) and the manifest, into the staging dir.
+pub fn write_checksums_and_manifest(
+    staging: &Path,
+    manifest: &Manifest,
+    also_summed: &[(String, String)],
+) -> Result<()> {
     let sums = checksums::sha256sums(
         manifest
             .artifacts
             .iter()
-            .map(|a| (a.archive.as_str(), a.sha256.as_str())),
+            .map(|a| (a.archive.as_str(), a.sha256.as_str()))
+            .chain(also_summed.iter().map(|(n, s)| (n.as_str(), s.as_str()))),
     );
     for (name, text) in [
         (checksums::SHA256SUMS, sums),
@@ -562,15 +579,16 @@ fn write_checksums_and_manifest(staging: &Path, manifest: &Manifest) -> Result<(
 }
 
 /// `<out>/.staging-<pid>/`: everything is written here first, then renamed into place; removed
-/// on drop, so an error anywhere leaves the out dir as it was.
-struct Staging {
-    dir: PathBuf,
+/// on drop, so an error anywhere leaves the out dir as it was. `cargo xtask gather` commits
+/// through it too (issue #4).
+pub struct Staging {
+    pub dir: PathBuf,
     out_dir: PathBuf,
     created_out_dir: bool,
 }
 
 impl Staging {
-    fn create(out_dir: &Path) -> Result<Staging> {
+    pub fn create(out_dir: &Path) -> Result<Staging> {
         let created_out_dir = !out_dir.exists();
         std::fs::create_dir_all(out_dir)
             .with_context(|| format!("creating {}", out_dir.display()))?;
@@ -589,8 +607,9 @@ impl Staging {
     /// so archives of the previous run are removed even for targets not built this time. Other
     /// files in the out dir are left alone. Order: the old manifest and sums go first (nothing
     /// then describes a half-replaced set), archives and their .sha256 next, SHA256SUMS, and the
-    /// manifest last, so its presence means the set is complete.
-    fn commit(&mut self, manifest: &Manifest) -> Result<()> {
+    /// manifest last, so its presence means the set is complete. `extra` names other files of
+    /// the staging dir to move (gather's wheels, their .sha256 and install.sh), before SHA256SUMS.
+    pub fn commit(&mut self, manifest: &Manifest, extra: &[String]) -> Result<()> {
         let out = &self.out_dir;
         let old_manifest = out.join(manifest::MANIFEST);
         let old_archives: Vec<String> = if old_manifest.is_file() {
@@ -620,7 +639,11 @@ impl Staging {
             checksums::SHA256SUMS.to_owned(),
             manifest::MANIFEST.to_owned(),
         ];
-        for name in archives.chain(sidecars).chain(last) {
+        for name in archives
+            .chain(sidecars)
+            .chain(extra.iter().cloned())
+            .chain(last)
+        {
             std::fs::rename(self.dir.join(&name), out.join(&name))
                 .with_context(|| format!("moving {name} into {}", out.display()))?;
         }
@@ -721,7 +744,7 @@ mod tests {
     fn one_invocation_per_method_with_the_zig_host_alone() {
         let skip = Status::Skip {
             missing: "x".into(),
-            runner: "windows-latest",
+            runner: "windows-2022",
         };
         let plan = [
             entry("x86_64-unknown-linux-gnu", Status::Build(How::Zigbuild)),
