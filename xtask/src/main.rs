@@ -29,8 +29,9 @@ enum Command {
     /// `--profile dist`), checks the linkage of every binary by reading it (musl static, gnu
     /// at or below the glibc floor, Windows without C runtime DLLs), packs reproducible
     /// archives, starts each binary once with `--version`, and writes into the out dir:
-    /// `<package>-<target>.tar.gz` (`.zip` for Windows), `<archive>.sha256`, `SHA256SUMS`
-    /// and `dist-manifest.json`. Missing rustup targets are added with rustup; zig and
+    /// `<package>-<target>.tar.gz` (`.zip` for Windows), `<archive>.sha256`, `SHA256SUMS`,
+    /// `dist-manifest.json` and `install.sh` (the `curl | sh` installer of the GitHub release
+    /// `v<version>` of the packages' `repository`; none without one). Missing rustup targets are added with rustup; zig and
     /// cargo-zigbuild, when missing, are installed with pip into `target/xtask-tools`.
     /// The out dir changes only when the whole run succeeds.
     Dist(DistFlags),

@@ -201,6 +201,7 @@ mod tests {
                 name: "tool".into(),
                 version: "1.0.0".into(),
                 binaries: vec!["tool".into()],
+                ..Package::default()
             }],
         }
     }

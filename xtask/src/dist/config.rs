@@ -34,11 +34,13 @@ struct RawDistConfig {
 }
 
 /// A package that ships, with its binaries.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Package {
     pub name: String,
     pub version: String,
     pub binaries: Vec<String>,
+    /// Cargo.toml's `repository`: install.sh downloads from its GitHub releases (issue #6).
+    pub repository: Option<String>,
 }
 
 /// Everything the run needs to know about the workspace.
@@ -72,6 +74,8 @@ struct MetaPackage {
     /// `Some([])` means `publish = false`.
     publish: Option<Vec<String>>,
     targets: Vec<MetaTarget>,
+    #[serde(default)]
+    repository: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -185,6 +189,7 @@ fn shipping_packages(meta: &Metadata, wanted: Option<&[String]>) -> Result<Vec<P
         name: p.name.clone(),
         version: p.version.clone(),
         binaries: binaries(p),
+        repository: p.repository.clone(),
     };
     let mut packages: Vec<Package> = match wanted {
         Some(names) => names
@@ -231,6 +236,7 @@ mod tests {
             r#"{{
             "packages": [
               {{"id": "tool 1", "name": "tool", "version": "1.2.3", "publish": null,
+                "repository": "https://github.com/owner/tool",
                 "targets": [{{"name": "tool", "kind": ["bin"]}}, {{"name": "tool", "kind": ["lib"]}}]}},
               {{"id": "xtask 0", "name": "xtask", "version": "0.0.0", "publish": [],
                 "targets": [{{"name": "xtask", "kind": ["bin"]}}]}},
@@ -256,7 +262,8 @@ mod tests {
             vec![Package {
                 name: "tool".into(),
                 version: "1.2.3".into(),
-                binaries: vec!["tool".into()]
+                binaries: vec!["tool".into()],
+                repository: Some("https://github.com/owner/tool".into()),
             }]
         );
     }

@@ -9,6 +9,7 @@ mod build;
 // Shared with `cargo xtask plan` and `cargo xtask gather` (issue #4).
 pub mod checksums;
 pub mod config;
+pub mod installer;
 pub mod manifest;
 pub mod pack;
 pub mod report;
@@ -85,8 +86,11 @@ pub fn run(options: Options) -> Result<()> {
         glibc_floor: ws.glibc_floor.to_string(),
         artifacts,
     };
+    let installer: Vec<String> = write_installer(&ws, &staging.dir, &report)?
+        .into_iter()
+        .collect();
     write_checksums_and_manifest(&staging.dir, &manifest, &[])?;
-    staging.commit(&manifest, &[])?;
+    staging.commit(&manifest, &installer)?;
 
     if options.json {
         print!("{}", manifest.to_json());
@@ -552,6 +556,35 @@ fn artifact(
     }
 }
 
+/// install.sh (issue #6), into the staging dir; its name when written. A workspace without one
+/// GitHub release to download from gets none, with a warning saying why.
+fn write_installer(ws: &Workspace, staging: &Path, report: &Report) -> Result<Option<String>> {
+    let installer = match installer::render(&ws.packages, ws.glibc_floor) {
+        Ok(installer) => installer,
+        Err(reason) => {
+            report.warn(&format!("no {}: {reason}", installer::INSTALLER));
+            return Ok(None);
+        }
+    };
+    let path = staging.join(installer::INSTALLER);
+    pack::write_atomically(&path, |mut out| {
+        std::io::Write::write_all(&mut out, installer.script.as_bytes())?;
+        Ok(std::io::Write::flush(&mut out)?)
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("making {} executable", path.display()))?;
+    }
+    report.step(
+        "script",
+        installer::INSTALLER,
+        &format!("downloads from {}", installer.base_url),
+    );
+    Ok(Some(installer::INSTALLER.to_owned()))
+}
+
 /// SHA256SUMS (the archives and `also_summed`: (name, sha256) of other files that ship, such as
 /// wheels) and the manifest, into the staging dir.
 pub fn write_checksums_and_manifest(
@@ -629,6 +662,11 @@ impl Staging {
             }
             remove_if_present(&out.join(archive))?;
             remove_if_present(&out.join(format!("{archive}.sha256")))?;
+        }
+        // install.sh belongs to every run too (issue #6): replaced through `extra`, or removed
+        // when this run wrote none, so that it never installs an older release than the rest.
+        if !extra.iter().any(|name| name == installer::INSTALLER) {
+            remove_if_present(&out.join(installer::INSTALLER))?;
         }
         let archives = manifest.artifacts.iter().map(|a| a.archive.clone());
         let sidecars = manifest
@@ -715,10 +753,15 @@ fn print_summary(report: &Report, manifest: &Manifest, verified: &[Verified], ou
     report.line("");
     report.table(&["archive", "size", "sha256", "linkage"], &rows);
     report.line(&format!(
-        "wrote {} archive(s), their .sha256, {} and {} to {}",
+        "wrote {} archive(s), their .sha256, {}, {}{} to {}",
         manifest.artifacts.len(),
         checksums::SHA256SUMS,
         manifest::MANIFEST,
+        if out_dir.join(installer::INSTALLER).is_file() {
+            format!(" and {}", installer::INSTALLER)
+        } else {
+            String::new()
+        },
         out_dir.display()
     ));
     report.line(&format!(
