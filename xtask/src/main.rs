@@ -79,6 +79,11 @@ struct DistFlags {
     /// lines still go to stderr).
     #[arg(long)]
     json: bool,
+    /// Also write a Python wheel per package and platform, `pip install`-able, carrying the
+    /// binaries (Linux musl builds tagged manylinux and musllinux at once); on by default with
+    /// `wheels = true` in [workspace.metadata.dist].
+    #[arg(long)]
+    wheels: bool,
 }
 
 fn main() {
@@ -88,6 +93,7 @@ fn main() {
             targets: flags.targets,
             out_dir: flags.out_dir,
             json: flags.json,
+            wheels: flags.wheels,
         }),
         Command::Plan => plan::run(),
         Command::Gather(flags) => gather::run(gather::Options {

@@ -203,6 +203,7 @@ mod tests {
                 binaries: vec!["tool".into()],
                 ..Package::default()
             }],
+            wheels: false,
         }
     }
 

@@ -150,6 +150,7 @@ mod tests {
             version: version.into(),
             binaries: vec![name.into(), format!("{name}-helper")],
             repository: repository.map(Into::into),
+            ..Package::default()
         }
     }
 
