@@ -15,7 +15,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Deflate level for both formats; changing it changes every archive's bytes.
-const LEVEL: u32 = 9;
+pub const LEVEL: u32 = 9;
+/// flate2's deflate backend, pinned in Cargo.toml and Cargo.lock (named in BENCHMARKS.md).
+pub const BACKEND: &str = "miniz_oxide";
 
 /// A file to put under the archive's top directory.
 #[derive(Clone, Debug)]
@@ -47,6 +49,57 @@ fn sorted<'a>(top_dir: &str, files: &'a [ArchiveFile]) -> Result<Vec<(String, &'
         bail!("two files named `{}` in one archive: rename one", pair[0].0);
     }
     Ok(entries)
+}
+
+/// One archive to write: `<top_dir>/` holding `files`, named `archive`.
+pub struct PackJob {
+    pub top_dir: String,
+    pub archive: String,
+    /// Zip (Windows targets) instead of tar.gz.
+    pub zip: bool,
+    pub files: Vec<ArchiveFile>,
+}
+
+/// An archive written by `pack_and_checksum`.
+pub struct Packed {
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Writes every job's archive and its `<archive>.sha256` into `dir`, one thread per archive:
+/// deflate is most of a warm `cargo xtask dist` and the archives are independent (issue #7). An
+/// archive's bytes depend only on its inputs, so the order the threads run in changes nothing.
+pub fn pack_and_checksum(dir: &Path, jobs: &[PackJob], mtime: u64) -> Result<Vec<Packed>> {
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = jobs
+            .iter()
+            .map(|job| scope.spawn(move || pack_one(dir, job, mtime)))
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| {
+                thread
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a packing thread panicked"))?
+            })
+            .collect()
+    })
+}
+
+fn pack_one(dir: &Path, job: &PackJob, mtime: u64) -> Result<Packed> {
+    let path = dir.join(&job.archive);
+    let pack = if job.zip { pack_zip } else { pack_tarball };
+    pack(&path, &job.top_dir, &job.files, mtime)?;
+    let sha256 = super::checksums::sha256_file(&path)?;
+    let size = std::fs::metadata(&path)
+        .with_context(|| format!("reading the size of {}", path.display()))?
+        .len();
+    let (sidecar, line) = super::checksums::sidecar(&job.archive, &sha256);
+    write_atomically(&dir.join(sidecar), |mut out| {
+        out.write_all(line.as_bytes())?;
+        Ok(out.flush()?)
+    })?;
+    Ok(Packed { size, sha256 })
 }
 
 /// Writes `<top>.tar.gz` at `dest`, through a temporary name in the same directory.
