@@ -65,6 +65,8 @@ pub struct Options {
 pub struct Bench {
     sh: Shell,
     root: PathBuf,
+    /// The workspace as dist reads it: its target dir and the files every archive includes.
+    ws: dist::config::Workspace,
     /// `target/xtask-bench`: scratch target dirs, staged files, archives.
     scratch: PathBuf,
     quick: bool,
@@ -111,8 +113,10 @@ pub fn run(options: Options) -> Result<()> {
     let sh = Shell::new().context("starting a shell")?;
     let root = workspace_root(&sh)?;
     sh.change_dir(&root);
+    let ws = dist::config::Workspace::load(&sh)?;
     let bench = Bench {
-        scratch: root.join("target").join("xtask-bench"),
+        scratch: ws.target_dir.join("xtask-bench"),
+        ws,
         root: root.clone(),
         quick: options.quick,
         xtask: std::env::current_exe().context("finding the xtask's own binary")?,

@@ -4,7 +4,7 @@
 //! reading the target dir; the xtask's side is `cargo xtask bench-pack`, which calls dist's own
 //! packing function.
 
-use super::doc::{self, secs};
+use super::doc;
 use super::hyperfine::{self, quote, Command, Settings};
 use super::Bench;
 use crate::dist::{checksums, pack};
@@ -142,7 +142,6 @@ pub fn section(bench: &Bench) -> Result<String> {
             missed_sentence(ratio, ours_size, gnu_size)
         ));
     }
-    let _ = secs;
     Ok(text)
 }
 
@@ -170,8 +169,7 @@ fn stage_files(
     stage: &Path,
 ) -> Result<Vec<String>> {
     use std::os::unix::fs::PermissionsExt;
-    let target_dir = bench.root.join("target");
-    let include = ["README.md", "LICENSE"];
+    let target_dir = &bench.ws.target_dir;
     let mut tops = Vec::new();
     for artifact in &manifest.artifacts {
         let top = format!("{}-{}", artifact.package, artifact.target);
@@ -188,7 +186,7 @@ fn stage_files(
                 )
             })
             .collect();
-        files.extend(include.iter().map(|f| (bench.root.join(f), 0o644)));
+        files.extend(bench.ws.include.iter().map(|f| (f.clone(), 0o644)));
         for (source, mode) in files {
             let dest = dir.join(source.file_name().context("a file without a name")?);
             std::fs::copy(&source, &dest).with_context(|| {

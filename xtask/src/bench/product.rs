@@ -16,7 +16,7 @@ pub fn scan(bench: &Bench) -> Result<String> {
     let script = bench.root.join("crates/linkaudit/bench/scan.sh");
     let dirs = ["/usr/bin", "/usr/lib"];
     let _dir = bench.sh.push_dir(&bench.root);
-    hyperfine_check(bench)?;
+    require_scanelf(bench)?;
     xshell::cmd!(bench.sh, "bash {script} {dirs...}")
         .env("ROUNDS", rounds.to_string())
         .env("RUNS", "3")
@@ -87,7 +87,7 @@ pub fn scan(bench: &Bench) -> Result<String> {
     ))
 }
 
-fn hyperfine_check(bench: &Bench) -> Result<()> {
+fn require_scanelf(bench: &Bench) -> Result<()> {
     xshell::cmd!(bench.sh, "scanelf --version")
         .quiet()
         .ignore_stdout()
@@ -113,12 +113,7 @@ fn host_pair(bench: &Bench) -> Result<(std::path::PathBuf, std::path::PathBuf)> 
             .first()
             .context("an archive without binaries")?;
         let file = binary.path.rsplit('/').next().unwrap_or(&binary.path);
-        Ok(bench
-            .root
-            .join("target")
-            .join(&target)
-            .join("dist")
-            .join(file))
+        Ok(bench.ws.target_dir.join(&target).join("dist").join(file))
     };
     Ok((path("musl")?, path("gnu")?))
 }
