@@ -28,7 +28,9 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     }
     out.push('\n');
     for row in rows {
-        out.push_str(&format!("| {} |\n", row.join(" | ")));
+        // A `|` ends a cell even inside backticks.
+        let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
 }
@@ -88,8 +90,8 @@ mod tests {
 
     #[test]
     fn tables_are_markdown() {
-        let t = table(&["a", "b"], &[vec!["x".into(), "1".into()]]);
-        assert_eq!(t, "| a | b |\n|:---|---:|\n| x | 1 |\n");
+        let t = table(&["a", "b"], &[vec!["`x | y`".into(), "1".into()]]);
+        assert_eq!(t, "| a | b |\n|:---|---:|\n| `x \\| y` | 1 |\n");
     }
 
     #[test]
