@@ -147,7 +147,7 @@ pub fn run(options: Options) -> Result<()> {
         };
         let stamp = format!(
             "_Measured {} at commit {}; load average {before} before, {} after._\n\n",
-            machine.date,
+            utc_now(&bench.sh)?,
             machine.commit,
             load_average()
         );
@@ -169,7 +169,9 @@ fn write(out: &Path, machine: &Machine, fresh: &[(String, String)]) -> Result<()
          Written by `cargo xtask bench` (issue #7); run it again to refresh: `cargo xtask bench \
          [pack|build|scan|startup|size|xtask]... [--quick]` replaces the sections it runs and keeps \
          the others. Times are wall-clock medians from hyperfine with min – max; every ratio \
-         compares commands of the same hyperfine run, interleaved under the same load.\n\n\
+         compares commands of the same hyperfine run, interleaved under the same load. A load \
+         average above the number of cores means other processes competed for the CPU while a \
+         section ran: compare the ratios more than the absolute times.\n\n\
          Machine: {} cores ({}), {} memory; {}; {}.\n\n",
         machine.cores, machine.cpu, machine.memory, machine.rustc, machine.hyperfine
     );
@@ -215,7 +217,6 @@ struct Machine {
     cores: String,
     cpu: String,
     memory: String,
-    date: String,
     commit: String,
     rustc: String,
     hyperfine: String,
@@ -255,19 +256,22 @@ fn machine(sh: &Shell) -> Result<Machine> {
         .quiet()
         .read()
         .context("hyperfine is missing: install it (`apt-get install hyperfine`) and run cargo xtask bench again")?;
-    let date = cmd!(sh, "date -u +%Y-%m-%dT%H:%MZ")
-        .quiet()
-        .read()
-        .context("reading the date")?;
     Ok(Machine {
         cores: cores.to_string(),
         cpu: field(&cpuinfo, "model name").unwrap_or_else(|| "unknown CPU".into()),
         memory,
-        date,
         commit,
         rustc,
         hyperfine,
     })
+}
+
+/// `2026-01-31T12:00Z`.
+fn utc_now(sh: &Shell) -> Result<String> {
+    cmd!(sh, "date -u +%Y-%m-%dT%H:%MZ")
+        .quiet()
+        .read()
+        .context("reading the date (`date -u`)")
 }
 
 /// `/proc/loadavg`'s 1, 5 and 15 minute averages: the machine may be shared.

@@ -123,6 +123,8 @@ pub fn section(bench: &Bench) -> Result<String> {
          `cargo xtask bench-pack`, which runs dist's `pack_and_checksum` (one thread per archive, \
          flate2 with {}, level {}) and writes SHA256SUMS; the GNU side runs one `tar --sort=name \
          --owner=0 --group=0 --mtime=@EPOCH | gzip -6 -n` per target, then `sha256sum`.\n\n{}\n\
+         Why level 9: zlib-rs's levels 6 to 8 are faster but wrote archives 1.5-2.5% larger \
+         than gzip -6 when the level was chosen (see `LEVEL` in xtask/src/dist/pack.rs).\n\n\
          Goal: at most 0.5x the time at no larger size. Measured: {} the time, archives {}. \
          **{}**\n",
         tops.len(),
