@@ -3,6 +3,7 @@
 //! This file only parses flags and dispatches; each subcommand lives in its own module.
 //! Keep the dependency list short: every crate here is compile time for every maintainer.
 
+mod bench;
 mod dist;
 mod gather;
 mod plan;
@@ -51,6 +52,45 @@ enum Command {
     /// dist-manifest.json (and install.sh, wheels when the parts have them) and checks the whole
     /// with linkaudit verify. The out dir changes only when everything passed.
     Gather(GatherFlags),
+    /// Time the release path against what maintainers use today; write BENCHMARKS.md (issue #7).
+    ///
+    /// Sections (default: all): pack (dist's archive + checksum stage vs tar | gzip -6 +
+    /// sha256sum), build (one cargo invocation vs one per target, cold and warm; warm
+    /// `cargo xtask dist` vs cargo), scan (linkaudit vs scanelf, musl vs gnu), startup
+    /// (`--version`, static vs dynamic), size (dist vs release profile), xtask (its cold compile
+    /// and dependency count). Needs hyperfine and scanelf (apt-get install hyperfine pax-utils).
+    /// A full run took 8-13 minutes on 2 cores, mostly cold builds; `--quick` runs each command fewer
+    /// times. Sections not run keep their previous text in BENCHMARKS.md.
+    Bench(BenchFlags),
+    /// Internal to `cargo xtask bench pack`: dist's pack + checksum stage on staged directories.
+    #[command(hide = true)]
+    BenchPack(BenchPackFlags),
+}
+
+#[derive(clap::Args)]
+struct BenchFlags {
+    /// The sections to run, in any order [default: all].
+    #[arg(value_enum, value_name = "SECTION")]
+    sections: Vec<bench::Section>,
+    /// Fewer runs of each command (one cold build instead of two, ...): rougher figures, sooner.
+    #[arg(long)]
+    quick: bool,
+    /// Where the results go [default: BENCHMARKS.md in the workspace root].
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct BenchPackFlags {
+    /// The directory the archives, their .sha256 and SHA256SUMS go to.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The archive entries' time (SOURCE_DATE_EPOCH).
+    #[arg(long)]
+    epoch: u64,
+    /// Top directories `<package>-<target>/` to pack, one archive each.
+    #[arg(value_name = "DIR", required = true)]
+    dirs: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -96,6 +136,12 @@ fn main() {
             wheels: flags.wheels,
         }),
         Command::Plan => plan::run(),
+        Command::Bench(flags) => bench::run(bench::Options {
+            sections: flags.sections,
+            quick: flags.quick,
+            out: flags.out,
+        }),
+        Command::BenchPack(flags) => bench::pack_once(&flags.out, flags.epoch, &flags.dirs),
         Command::Gather(flags) => gather::run(gather::Options {
             parts: flags.parts,
             out_dir: flags.out_dir,
@@ -105,5 +151,23 @@ fn main() {
         // One line: the error and its context chain joined by ": " (issue #2, bad input).
         eprintln!("error: {err:#}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn bench_takes_sections_and_quick() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["cargo xtask", "bench", "scan", "pack", "--quick"]).unwrap();
+        let Command::Bench(flags) = cli.command else {
+            panic!("not bench")
+        };
+        assert_eq!(flags.sections, [bench::Section::Scan, bench::Section::Pack]);
+        assert!(flags.quick);
+        assert!(Cli::try_parse_from(["cargo xtask", "bench", "nonsense"]).is_err());
     }
 }

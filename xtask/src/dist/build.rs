@@ -41,7 +41,7 @@ pub fn build(
         (How::Zigbuild, None) => bail!("internal error: cargo-zigbuild was not set up"),
         _ => (cargo_program(), Vec::new()),
     };
-    let args = cargo_args(ws, how, triples);
+    let args = cargo_args(ws, how, triples, PROFILE);
     let started = Instant::now();
     // cargo reports on stderr; stdout is kept for `--json`.
     let mut command = cmd!(sh, "{program} {args...}").ignore_stdout();
@@ -85,13 +85,20 @@ fn join(triples: &[TargetTriple]) -> String {
 }
 
 /// The arguments after the program: `zigbuild --profile dist -p a --bins --target t.2.17 --config ..`.
-pub fn cargo_args(ws: &Workspace, how: How, triples: &[TargetTriple]) -> Vec<OsString> {
+/// `profile` is `dist` except in `cargo xtask bench`, which builds the same way with `release` to
+/// compare binary sizes (issue #7).
+pub fn cargo_args(
+    ws: &Workspace,
+    how: How,
+    triples: &[TargetTriple],
+    profile: &str,
+) -> Vec<OsString> {
     let mut args: Vec<OsString> = match how {
         How::Zigbuild => vec!["zigbuild".into()],
         How::Build => vec!["build".into()],
         How::Xwin => vec!["xwin".into(), "build".into()],
     };
-    args.extend(["--profile".into(), PROFILE.into()]);
+    args.extend(["--profile".into(), profile.into()]);
     for package in &ws.packages {
         args.extend(["-p".into(), package.name.clone().into()]);
     }
@@ -212,7 +219,7 @@ mod tests {
             .iter()
             .map(|t| TargetTriple::parse(t).unwrap())
             .collect();
-        cargo_args(&workspace(), how, &triples)
+        cargo_args(&workspace(), how, &triples, PROFILE)
             .into_iter()
             .map(|a| a.into_string().unwrap())
             .collect()

@@ -410,7 +410,7 @@ fn verify_all(
     Ok(verified)
 }
 
-/// Packs, checksums and smoke-runs every (package, target) inside the staging dir.
+/// Packs and checksums every (package, target) inside the staging dir, then smoke-runs each.
 fn pack_all(
     sh: &Shell,
     ws: &Workspace,
@@ -420,55 +420,28 @@ fn pack_all(
     staging: &Path,
     report: &Report,
 ) -> Result<Vec<Artifact>> {
+    let jobs: Vec<pack::PackJob> = verified.iter().map(|item| pack_job(ws, item)).collect();
+    let packed = pack::pack_and_checksum(staging, &jobs, source.epoch)?;
     let mut artifacts = Vec::new();
-    for item in verified {
-        let top_dir = format!("{}-{}", item.package.name, item.triple);
-        let archive = format!("{top_dir}.{}", item.triple.archive_extension());
-        let mut files: Vec<pack::ArchiveFile> = item
-            .linkage
-            .iter()
-            .map(|l| pack::ArchiveFile {
-                name: l.binary.file_name.clone(),
-                source: l.binary.path.clone(),
-                executable: true,
-            })
-            .collect();
-        files.extend(ws.include.iter().map(|path| {
-            pack::ArchiveFile {
-                name: path
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned(),
-                source: path.clone(),
-                executable: false,
-            }
-        }));
-        let path = staging.join(&archive);
-        if item.triple.is_windows() {
-            pack::pack_zip(&path, &top_dir, &files, source.epoch)?;
-        } else {
-            pack::pack_tarball(&path, &top_dir, &files, source.epoch)?;
-        }
-        let sha256 = checksums::sha256_file(&path)?;
-        let size = std::fs::metadata(&path)?.len();
-        let (sidecar, line) = checksums::sidecar(&archive, &sha256);
-        pack::write_atomically(&staging.join(sidecar), |mut out| {
-            std::io::Write::write_all(&mut out, line.as_bytes())?;
-            Ok(std::io::Write::flush(&mut out)?)
-        })?;
+    for ((item, job), packed) in verified.iter().zip(&jobs).zip(packed) {
         report.step(
             "pack",
             item.triple.as_str(),
-            &format!("{archive} ({}, sha256 {})", human_size(size), &sha256[..12]),
+            &format!(
+                "{} ({}, sha256 {})",
+                job.archive,
+                human_size(packed.size),
+                &packed.sha256[..12]
+            ),
         );
-        smoke_archive(sh, host, item, &path, &top_dir, staging, report)?;
+        let path = staging.join(&job.archive);
+        smoke_archive(sh, host, item, &path, &job.top_dir, staging, report)?;
         artifacts.push(artifact(
             item,
-            &top_dir,
-            archive,
-            size,
-            sha256,
+            &job.top_dir,
+            job.archive.clone(),
+            packed.size,
+            packed.sha256,
             &source.rustc,
         ));
     }
@@ -549,6 +522,87 @@ fn wheel_all(
         ));
     }
     Ok(artifacts)
+}
+
+/// The archive of one (package, target): its binaries and the workspace's `include` files.
+fn pack_job(ws: &Workspace, item: &Verified) -> pack::PackJob {
+    let top_dir = format!("{}-{}", item.package.name, item.triple);
+    let archive = format!("{top_dir}.{}", item.triple.archive_extension());
+    let mut files: Vec<pack::ArchiveFile> = item
+        .linkage
+        .iter()
+        .map(|l| pack::ArchiveFile {
+            name: l.binary.file_name.clone(),
+            source: l.binary.path.clone(),
+            executable: true,
+        })
+        .collect();
+    files.extend(ws.include.iter().map(|path| {
+        pack::ArchiveFile {
+            name: path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            source: path.clone(),
+            executable: false,
+        }
+    }));
+    pack::PackJob {
+        top_dir,
+        archive,
+        zip: item.triple.is_windows(),
+        files,
+    }
+}
+
+/// One cargo invocation of the build step, as `run` executes it.
+pub struct BuildCommand {
+    pub program: PathBuf,
+    pub args: Vec<std::ffi::OsString>,
+    pub env: Vec<(&'static str, std::ffi::OsString)>,
+}
+
+/// What this host builds of the matrix, and how.
+pub struct LocalMatrix {
+    pub ws: Workspace,
+    pub targets: Vec<TargetTriple>,
+    pub commands: Vec<BuildCommand>,
+}
+
+/// The local targets and the cargo invocations `run` builds them with, in `profile`, so that
+/// `cargo xtask bench` times the xtask against exactly the cargo work it does and builds the
+/// release profile the same way (issue #7). Adds what `run` would add (rustup targets, zig).
+pub fn local_matrix(sh: &Shell, profile: &str) -> Result<LocalMatrix> {
+    let report = Report::new(true);
+    scrub_rustflags(&report);
+    let ws = Workspace::load(sh)?;
+    let rustup = tools::RustupTargets::query(sh)?;
+    let host = detect_host(sh, &ws)?;
+    let plan = plan(sh, &ws, &[], &host, rustup.as_ref())?;
+    let targets: Vec<TargetTriple> = plan
+        .iter()
+        .filter(|e| matches!(e.status, Status::Build(_)))
+        .map(|e| e.triple.clone())
+        .collect();
+    tools::ensure_rustup_targets(sh, rustup.as_ref(), &targets, &report)?;
+    let mut commands = Vec::new();
+    for (how, triples) in invocations(&plan, &host.triple) {
+        let (program, env) = match how {
+            How::Zigbuild => {
+                let z = tools::ensure_zigbuild(sh, &ws.target_dir, &report)?;
+                (z.program, z.env)
+            }
+            _ => (config::cargo_program(), Vec::new()),
+        };
+        let args = build::cargo_args(&ws, how, &triples, profile);
+        commands.push(BuildCommand { program, args, env });
+    }
+    Ok(LocalMatrix {
+        ws,
+        targets,
+        commands,
+    })
 }
 
 fn smoke_archive(

@@ -5,7 +5,7 @@
 //! the tar methods that read file metadata, and `append_dir_all` does not sort. Entries are sorted
 //! by name; mtime is SOURCE_DATE_EPOCH; uid/gid 0 owned by root:root; modes 0755 for directories
 //! and executables, 0644 for the rest. The gzip header has no file name, mtime 0 and the "unknown"
-//! OS byte (flate2's `GzBuilder` defaults); deflate is flate2's miniz_oxide backend at level 9.
+//! OS byte (flate2's `GzBuilder` defaults); deflate is flate2's zlib-rs backend at level 9.
 //! Zip entries follow the same rules, with the DOS timestamp of SOURCE_DATE_EPOCH.
 
 use anyhow::{bail, Context, Result};
@@ -14,8 +14,16 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Deflate level for both formats; changing it changes every archive's bytes.
-pub(super) const LEVEL: u32 = 9;
+/// Deflate level for both formats; changing it changes every archive's bytes. Chosen on four
+/// release builds of linkaudit with README.md and LICENSE (8.1 MiB), time relative to `tar |
+/// gzip -6` + `sha256sum` on the same files, size relative to gzip -6: zlib-rs level 6: 0.34x,
+/// +2.5%; 7: 0.47x, +1.6%; 8: 0.69x, +1.5%; 9: 0.74x, -0.4% (on 2 loaded cores; BENCHMARKS.md
+/// has current figures). miniz_oxide, the backend before issue #7, at level 9: 2.3x optimised,
+/// 4.1x in the dev profile without Cargo.toml's opt-level overrides, +0.3%. Only level 9 writes
+/// archives no larger than gzip -6.
+pub const LEVEL: u32 = 9;
+/// flate2's deflate backend, chosen in xtask/Cargo.toml and pinned by Cargo.lock.
+pub const BACKEND: &str = "zlib-rs";
 
 /// A file to put under the archive's top directory.
 #[derive(Clone, Debug)]
@@ -47,6 +55,57 @@ fn sorted<'a>(top_dir: &str, files: &'a [ArchiveFile]) -> Result<Vec<(String, &'
         bail!("two files named `{}` in one archive: rename one", pair[0].0);
     }
     Ok(entries)
+}
+
+/// One archive to write: `<top_dir>/` holding `files`, named `archive`.
+pub struct PackJob {
+    pub top_dir: String,
+    pub archive: String,
+    /// Zip (Windows targets) instead of tar.gz.
+    pub zip: bool,
+    pub files: Vec<ArchiveFile>,
+}
+
+/// An archive written by `pack_and_checksum`.
+pub struct Packed {
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Writes every job's archive and its `<archive>.sha256` into `dir`, one thread per archive:
+/// deflate is most of a warm `cargo xtask dist` and the archives are independent (issue #7). An
+/// archive's bytes depend only on its inputs, so the order the threads run in changes nothing.
+pub fn pack_and_checksum(dir: &Path, jobs: &[PackJob], mtime: u64) -> Result<Vec<Packed>> {
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = jobs
+            .iter()
+            .map(|job| scope.spawn(move || pack_one(dir, job, mtime)))
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| {
+                thread
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a packing thread panicked"))?
+            })
+            .collect()
+    })
+}
+
+fn pack_one(dir: &Path, job: &PackJob, mtime: u64) -> Result<Packed> {
+    let path = dir.join(&job.archive);
+    let pack = if job.zip { pack_zip } else { pack_tarball };
+    pack(&path, &job.top_dir, &job.files, mtime)?;
+    let sha256 = super::checksums::sha256_file(&path)?;
+    let size = std::fs::metadata(&path)
+        .with_context(|| format!("reading the size of {}", path.display()))?
+        .len();
+    let (sidecar, line) = super::checksums::sidecar(&job.archive, &sha256);
+    write_atomically(&dir.join(sidecar), |mut out| {
+        out.write_all(line.as_bytes())?;
+        Ok(out.flush()?)
+    })?;
+    Ok(Packed { size, sha256 })
 }
 
 /// Writes `<top>.tar.gz` at `dest`, through a temporary name in the same directory.

@@ -1,0 +1,84 @@
+//! The xtask's own cost (issue #7, point 4): every maintainer compiles it on the first `cargo
+//! xtask`, so its cold compile time and dependency count are part of the release path.
+
+use super::doc;
+use super::hyperfine::{self, quote, Command, Settings};
+use super::Bench;
+use crate::dist;
+use anyhow::{Context, Result};
+use std::collections::BTreeSet;
+use xshell::cmd;
+
+pub fn section(bench: &Bench) -> Result<String> {
+    let cargo = dist::config::cargo_program();
+    let _dir = bench.sh.push_dir(&bench.root);
+    let format = "{p}";
+    let tree = cmd!(
+        bench.sh,
+        "{cargo} tree -p xtask -e normal,build --prefix none --format {format}"
+    )
+    .quiet()
+    .read()
+    .context("listing the xtask's dependencies (`cargo tree -p xtask`)")?;
+    let (all, registry) = count_dependencies(&tree);
+    // The dev profile, as `cargo xtask` builds it, in a target dir of its own emptied before
+    // every run: a maintainer's first `cargo xtask` after cloning.
+    let dir = bench.scratch.join("xtask-cold");
+    let line = format!(
+        "{} build --quiet -p xtask --target-dir {}",
+        quote(&cargo.display().to_string()),
+        quote(&dir.display().to_string())
+    );
+    let t = hyperfine::run(
+        &bench.sh,
+        &Settings {
+            runs: bench.runs(2, 1),
+            warmup: 0,
+            no_shell: false,
+        },
+        &[Command::new("cold: cargo build -p xtask", line)
+            .prepare(format!("rm -rf {}", quote(&dir.display().to_string())))],
+    )?;
+    let row = vec![
+        format!("`{}`", t[0].name),
+        doc::secs(t[0].median),
+        format!("{} – {}", doc::secs(t[0].min), doc::secs(t[0].max)),
+        t[0].runs.to_string(),
+    ];
+    Ok(format!(
+        "## The xtask's own cost\n\n\
+         What a maintainer pays on the first `cargo xtask ...` after cloning: a cold dev-profile \
+         build of the xtask (an emptied target dir before every run), and its dependencies: {all} \
+         crates besides the xtask ({registry} from crates.io, the rest in this workspace), counted \
+         from `cargo tree -p xtask -e normal,build` (build-time and proc-macro crates included). The \
+         dev-profile opt-levels of zlib-rs, crc32fast and sha2 (root Cargo.toml), which keep \
+         packing fast, are part of this build: about 2 s of it when they were added.\n\n{}",
+        doc::table(&["command", "median", "min – max", "runs"], &[row])
+    ))
+}
+
+/// (all dependencies, those from a registry) in `cargo tree --prefix none --format {p}` output;
+/// path dependencies print their path in parentheses, repeated crates print `(*)`.
+fn count_dependencies(tree: &str) -> (usize, usize) {
+    let crates: BTreeSet<&str> = tree
+        .lines()
+        .map(|l| l.trim_end_matches(" (*)").trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let others: Vec<&&str> = crates.iter().filter(|l| !l.starts_with("xtask ")).collect();
+    let registry = others.iter().filter(|l| !l.contains(" (/")).count();
+    (others.len(), registry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependencies_are_counted_once() {
+        let tree =
+            "xtask v0.0.0 (/ws/xtask)\nanyhow v1.0.0\nlinkaudit v0.1.0 (/ws/crates/linkaudit)\n\
+                    serde v1.0.0\nserde v1.0.0 (*)\n";
+        assert_eq!(count_dependencies(tree), (3, 2));
+    }
+}
