@@ -20,11 +20,12 @@
 
 #![cfg(target_os = "linux")]
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-const EPOCH: u64 = 1_700_000_000; // 2023-11-14T22:13:20Z, the fixture commit's date
+use common::{archive_name, make_fixture, ok, repo_root, run, snapshot, xtask, Run, EPOCH};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 const LOCAL_TARGETS: [&str; 5] = [
     "x86_64-unknown-linux-gnu",
     "aarch64-unknown-linux-gnu",
@@ -32,80 +33,6 @@ const LOCAL_TARGETS: [&str; 5] = [
     "aarch64-unknown-linux-musl",
     "x86_64-pc-windows-gnu",
 ];
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let output = cmd.output().unwrap_or_else(|err| panic!("{cmd:?}: {err}"));
-    output
-}
-
-fn ok(cmd: &mut Command) -> String {
-    let output = run(cmd);
-    assert!(
-        output.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// Copies the fixture to `ws`, adds the real .cargo/config.toml and a copy of the real xtask,
-/// resolves Cargo.lock (from `lock`, so both clones use the same versions) and commits with a
-/// fixed date, so that SOURCE_DATE_EPOCH comes from the commit.
-fn make_fixture(ws: &Path, lock: &Path) {
-    let root = repo_root();
-    copy_dir(&root.join("xtask/tests/fixtures/workspace"), ws);
-    copy_dir(&root.join(".cargo"), &ws.join(".cargo"));
-    copy_dir(&root.join("xtask/src"), &ws.join("xtask/src"));
-    let manifest = std::fs::read_to_string(root.join("xtask/Cargo.toml")).unwrap();
-    let linkaudit = root.join("crates/linkaudit");
-    let manifest = manifest.replace(
-        "path = \"../crates/linkaudit\"",
-        &format!("path = {:?}", linkaudit.display().to_string()),
-    );
-    assert!(manifest.contains(&linkaudit.display().to_string()));
-    std::fs::write(ws.join("xtask/Cargo.toml"), manifest).unwrap();
-    std::fs::copy(lock, ws.join("Cargo.lock")).unwrap();
-    ok(Command::new("cargo")
-        .args(["metadata", "--format-version", "1"])
-        .current_dir(ws)
-        .env_remove("CARGO_TARGET_DIR"));
-    let git = |args: &[&str]| {
-        ok(Command::new("git")
-            .args(args)
-            .current_dir(ws)
-            .env("GIT_AUTHOR_NAME", "fixture")
-            .env("GIT_AUTHOR_EMAIL", "fixture@example.invalid")
-            .env("GIT_COMMITTER_NAME", "fixture")
-            .env("GIT_COMMITTER_EMAIL", "fixture@example.invalid")
-            .env("GIT_AUTHOR_DATE", format!("@{EPOCH} +0000"))
-            .env("GIT_COMMITTER_DATE", format!("@{EPOCH} +0000")))
-    };
-    git(&["init", "-q", "-b", "main"]);
-    std::fs::write(ws.join(".gitignore"), "/target\n/dist\n").unwrap();
-    git(&["add", "-A"]);
-    git(&["commit", "-q", "-m", "fixture"]);
-}
 
 /// A PATH like a fresh machine's: everything in the system's bin directories, cargo, rustc,
 /// rustup and python3, but no cargo-zigbuild and no zig (issue #2, point 9). One directory of
@@ -146,55 +73,6 @@ fn fresh_path(dir: &Path) -> std::ffi::OsString {
         );
     }
     path
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn xtask(cmd: &mut Command) -> Run {
-    if !cmd.get_envs().any(|(key, _)| key == "CARGO_TARGET_DIR") {
-        cmd.env_remove("CARGO_TARGET_DIR");
-    }
-    let output = run(cmd
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("CARGO_BUILD_TARGET"));
-    let r = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    eprintln!("--- {cmd:?} exited {}\n{}\n{}", r.code, r.stdout, r.stderr);
-    r
-}
-
-/// Every file in dist/ with its bytes: "unchanged" means this map is equal.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    match std::fs::read_dir(dir) {
-        Err(_) => BTreeMap::new(),
-        Ok(entries) => entries
-            .map(|e| e.unwrap())
-            .map(|e| {
-                let bytes = if e.file_type().unwrap().is_dir() {
-                    b"<dir>".to_vec()
-                } else {
-                    std::fs::read(e.path()).unwrap()
-                };
-                (e.file_name().to_string_lossy().into_owned(), bytes)
-            })
-            .collect(),
-    }
-}
-
-fn archive_name(target: &str) -> String {
-    let ext = if target.contains("-windows-") {
-        "zip"
-    } else {
-        "tar.gz"
-    };
-    format!("fixture-cli-{target}.{ext}")
 }
 
 #[test]

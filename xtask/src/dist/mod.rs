@@ -3,11 +3,13 @@
 //!
 //! The run goes plan -> tools -> build -> verify -> pack + smoke run (in a staging dir inside the
 //! out dir) -> commit (rename into place). Nothing touches the out dir before the staging step, and
-//! the staging dir is removed on any error, so a failed run leaves the out dir as it was.
+//! the staging dir is removed on any error before the handover, so a failed run leaves the out dir
+//! as it was; a run killed at any moment leaves it consistent (handover.rs, issue #5 point 4).
 
 mod build;
 mod checksums;
 mod config;
+mod handover;
 mod manifest;
 mod pack;
 mod report;
@@ -18,6 +20,7 @@ mod tools;
 use anyhow::{bail, Context, Result};
 use build::BuiltBinary;
 use config::{Package, Workspace};
+use handover::Staging;
 use manifest::{Artifact, Manifest};
 use report::{human_size, Report};
 use std::collections::BTreeMap;
@@ -85,7 +88,12 @@ pub fn run(options: Options) -> Result<()> {
         artifacts,
     };
     write_checksums_and_manifest(&staging.dir, &manifest)?;
-    staging.commit(&manifest)?;
+    let archives: Vec<String> = manifest
+        .artifacts
+        .iter()
+        .map(|a| a.archive.clone())
+        .collect();
+    staging.commit(&archives)?;
 
     if options.json {
         print!("{}", manifest.to_json());
@@ -409,7 +417,7 @@ fn pack_all(
     report: &Report,
 ) -> Result<Vec<Artifact>> {
     let mut artifacts = Vec::new();
-    for item in verified {
+    for (index, item) in verified.iter().enumerate() {
         let top_dir = format!("{}-{}", item.package.name, item.triple);
         let archive = format!("{top_dir}.{}", item.triple.archive_extension());
         let mut files: Vec<pack::ArchiveFile> = item
@@ -451,6 +459,7 @@ fn pack_all(
             &format!("{archive} ({}, sha256 {})", human_size(size), &sha256[..12]),
         );
         smoke_archive(sh, host, item, &path, &top_dir, staging, report)?;
+        handover::test_pause(&format!("pack:{index}"));
         artifacts.push(artifact(item, &top_dir, archive, size, sha256));
     }
     artifacts.sort_by(|a, b| a.archive.cmp(&b.archive));
@@ -559,93 +568,6 @@ fn write_checksums_and_manifest(staging: &Path, manifest: &Manifest) -> Result<(
         })?;
     }
     Ok(())
-}
-
-/// `<out>/.staging-<pid>/`: everything is written here first, then renamed into place; removed
-/// on drop, so an error anywhere leaves the out dir as it was.
-struct Staging {
-    dir: PathBuf,
-    out_dir: PathBuf,
-    created_out_dir: bool,
-}
-
-impl Staging {
-    fn create(out_dir: &Path) -> Result<Staging> {
-        let created_out_dir = !out_dir.exists();
-        std::fs::create_dir_all(out_dir)
-            .with_context(|| format!("creating {}", out_dir.display()))?;
-        let dir = out_dir.join(format!(".staging-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Staging {
-            dir,
-            out_dir: out_dir.to_path_buf(),
-            created_out_dir,
-        })
-    }
-
-    /// Replaces what the previous run wrote with this run's files. A run owns the files its
-    /// manifest lists: SHA256SUMS and the manifest must describe exactly one build of one commit,
-    /// so archives of the previous run are removed even for targets not built this time. Other
-    /// files in the out dir are left alone. Order: the old manifest and sums go first (nothing
-    /// then describes a half-replaced set), archives and their .sha256 next, SHA256SUMS, and the
-    /// manifest last, so its presence means the set is complete.
-    fn commit(&mut self, manifest: &Manifest) -> Result<()> {
-        let out = &self.out_dir;
-        let old_manifest = out.join(manifest::MANIFEST);
-        let old_archives: Vec<String> = if old_manifest.is_file() {
-            Manifest::read(&old_manifest)
-                .map(|m| m.artifacts.into_iter().map(|a| a.archive).collect())
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        for name in [manifest::MANIFEST, checksums::SHA256SUMS] {
-            remove_if_present(&out.join(name))?;
-        }
-        for archive in &old_archives {
-            // Names from a file on disk: keep them inside the out dir.
-            if archive.contains(['/', '\\']) || archive.starts_with('.') {
-                continue;
-            }
-            remove_if_present(&out.join(archive))?;
-            remove_if_present(&out.join(format!("{archive}.sha256")))?;
-        }
-        let archives = manifest.artifacts.iter().map(|a| a.archive.clone());
-        let sidecars = manifest
-            .artifacts
-            .iter()
-            .map(|a| format!("{}.sha256", a.archive));
-        let last = [
-            checksums::SHA256SUMS.to_owned(),
-            manifest::MANIFEST.to_owned(),
-        ];
-        for name in archives.chain(sidecars).chain(last) {
-            std::fs::rename(self.dir.join(&name), out.join(&name))
-                .with_context(|| format!("moving {name} into {}", out.display()))?;
-        }
-        self.created_out_dir = false;
-        Ok(())
-    }
-}
-
-fn remove_if_present(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
-            Err(err).with_context(|| format!("removing {}", path.display()))
-        }
-        _ => Ok(()),
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        if self.created_out_dir {
-            // Only removes it if empty: the out dir did not exist before this failed run.
-            let _ = std::fs::remove_dir(&self.out_dir);
-        }
-    }
 }
 
 fn print_summary(report: &Report, manifest: &Manifest, verified: &[Verified], out_dir: &Path) {
