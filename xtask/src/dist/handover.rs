@@ -164,7 +164,8 @@ fn leftover_staging_dirs(out: &Path, ours: &Path) -> Result<Vec<PathBuf>> {
             .file_name()
             .to_string_lossy()
             .starts_with(STAGING_PREFIX);
-        if is_staging && entry.path() != ours && entry.file_type()?.is_dir() {
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_staging && is_dir && entry.path() != ours {
             dirs.push(entry.path());
         }
     }
@@ -190,8 +191,9 @@ fn earlier_archives(out: &Path, leftovers: &[PathBuf]) -> BTreeSet<String> {
 }
 
 /// Test hook (issue #5, point 4), not for users: with `XTASK_TEST_PAUSE_AT=<point>` the run stops
-/// at that point (`pack:<n>` after the n-th archive is staged, `commit:<n>` before the n-th step
-/// of the handover), says `paused at <point>` on stderr and waits until its stdin closes, so that
+/// at that point (`write:<file>` before a file written under its temporary name is renamed,
+/// `pack:<n>` after the n-th archive is staged, `commit:<n>` before the n-th step of the
+/// handover), says `paused at <point>` on stderr and waits until its stdin closes, so that
 /// xtask/tests/kill_and_tamper.rs can SIGKILL it exactly there instead of after a guessed sleep.
 pub fn test_pause(point: &str) {
     if std::env::var_os("XTASK_TEST_PAUSE_AT").is_some_and(|at| at == point) {
