@@ -4,6 +4,8 @@
 //! Keep the dependency list short: every crate here is compile time for every maintainer.
 
 mod dist;
+mod gather;
+mod plan;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -32,6 +34,33 @@ enum Command {
     /// cargo-zigbuild, when missing, are installed with pip into `target/xtask-tools`.
     /// The out dir changes only when the whole run succeeds.
     Dist(DistFlags),
+    /// Print the release workflow's build matrix as one line of JSON (issue #4).
+    ///
+    /// `{"include":[{"target":..,"runner":..,"build":..},..]}`: every target of
+    /// `[workspace.metadata.dist]`, the GitHub Actions runner that builds it and how
+    /// (cargo-zigbuild, msvc, cargo). Nothing else goes to stdout; the workflow reads it with
+    /// `fromJSON`, so the target list lives only in Cargo.toml.
+    Plan,
+    /// Merge the parts built on separate runners into one verified release (issue #4).
+    ///
+    /// Each PART is a directory written by `cargo xtask dist --target T --out-dir PART`. Checks
+    /// every archive against its .sha256, the part's SHA256SUMS and manifest; refuses a target
+    /// of `[workspace.metadata.dist]` that no part holds, a target in two parts, and parts of
+    /// different commits. Then writes the archives, their .sha256, one SHA256SUMS, one
+    /// dist-manifest.json (and install.sh, wheels when the parts have them) and checks the whole
+    /// with linkaudit verify. The out dir changes only when everything passed.
+    Gather(GatherFlags),
+}
+
+#[derive(clap::Args)]
+struct GatherFlags {
+    /// The part directories, one per build job (the workflow downloads them to parts/dist-<target>).
+    #[arg(value_name = "PART", required = true)]
+    parts: Vec<PathBuf>,
+    /// Where the release goes [default: dist/ in the workspace root]. Replaces the files a
+    /// previous dist or gather wrote there and leaves any other file alone.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -58,6 +87,11 @@ fn main() {
             targets: flags.targets,
             out_dir: flags.out_dir,
             json: flags.json,
+        }),
+        Command::Plan => plan::run(),
+        Command::Gather(flags) => gather::run(gather::Options {
+            parts: flags.parts,
+            out_dir: flags.out_dir,
         }),
     };
     if let Err(err) = result {

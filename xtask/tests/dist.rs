@@ -23,7 +23,7 @@
 
 mod common;
 
-use common::{archive_name, make_fixture, ok, repo_root, run, snapshot, xtask, Run, EPOCH};
+use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -135,10 +135,7 @@ fn dist_end_to_end() {
         &["dist", "--target", "x86_64-pc-windows-msvc"],
         "cargo-xwin",
     );
-    bad(
-        &["dist", "--target", "aarch64-apple-darwin"],
-        "macos-latest",
-    );
+    bad(&["dist", "--target", "aarch64-apple-darwin"], "macos-14");
     let manifest_path = a.join("Cargo.toml");
     let good_manifest = std::fs::read_to_string(&manifest_path).unwrap();
     std::fs::write(
@@ -338,12 +335,12 @@ fn check_report(r: &Run) {
     assert!(has_line(&[
         "x86_64-pc-windows-msvc",
         "skip: needs",
-        "windows-latest"
+        "windows-2022"
     ]));
     assert!(has_line(&[
         "aarch64-apple-darwin",
         "skip: needs Apple's linker",
-        "macos-latest"
+        "macos-14"
     ]));
     for target in LOCAL_TARGETS {
         for step in ["build", "verify", "pack", "smoke"] {

@@ -52,6 +52,12 @@ pub fn scan(roots: &[PathBuf]) -> Result<Vec<ScannedFile>, RootError> {
             error,
         })?;
         if metadata.is_dir() {
+            // A root that exists but cannot be listed is an error of the whole scan, not a line
+            // in its summary.
+            std::fs::read_dir(root).map_err(|error| RootError {
+                root: root.clone(),
+                error,
+            })?;
             root_dirs.push(root);
         } else if metadata.is_file() {
             found.lock().unwrap().extend(audit_if_binary(root));
@@ -152,9 +158,10 @@ fn audit_if_binary(path: &Path) -> Option<ScannedFile> {
 }
 
 /// `File::open`, minus one system call per file on musl. musl's `open()` follows every
-/// `O_CLOEXEC` open with `fcntl(F_SETFD)` (for kernels before 2.6.23); a scan of `/usr/lib` opens
-/// some 60,000 files, and that extra call made the musl build about 20% slower than the gnu build
-/// (README, Speed). The kernel honours `O_CLOEXEC` itself, so the scan makes the call directly.
+/// `O_CLOEXEC` open with `fcntl(F_SETFD)` (for kernels before 2.6.23), and a scan of `/usr/bin` and
+/// `/usr/lib` opens some 60,000 files; the kernel honours `O_CLOEXEC` itself, so on musl the scan
+/// calls `openat(2)` directly (strace: 73,140 `fcntl` calls before, 11,284 after: the directories,
+/// which `std::fs::read_dir` opens).
 #[cfg(target_env = "musl")]
 fn open_read_only(path: &Path) -> std::io::Result<File> {
     use std::ffi::{CStr, CString};

@@ -23,6 +23,10 @@ enum Entry {
         path: String,
         target: String,
     },
+    HardLink {
+        path: String,
+        target: String,
+    },
     Raw {
         path: String,
         data: Vec<u8>,
@@ -87,7 +91,7 @@ fn release_archives() -> Vec<Archive> {
 fn write_tar_gz(path: &Path, entries: &[Entry]) {
     let gz = flate2::write::GzEncoder::new(
         std::fs::File::create(path).unwrap(),
-        flate2::Compression::new(6),
+        flate2::Compression::fast(),
     );
     let mut tar = tar::Builder::new(gz);
     for entry in entries {
@@ -109,6 +113,15 @@ fn write_tar_gz(path: &Path, entries: &[Entry]) {
                 header.set_size(0);
                 header.set_mode(0o777);
                 header.set_entry_type(tar::EntryType::Symlink);
+                header.set_link_name(target).unwrap();
+                header.set_cksum();
+                tar.append(&header, std::io::empty()).unwrap();
+            }
+            Entry::HardLink { path, target } => {
+                header.set_path(path).unwrap();
+                header.set_size(0);
+                header.set_mode(0o755);
+                header.set_entry_type(tar::EntryType::Link);
                 header.set_link_name(target).unwrap();
                 header.set_cksum();
                 tar.append(&header, std::io::empty()).unwrap();
@@ -149,6 +162,7 @@ fn write_zip(path: &Path, entries: &[Entry]) {
                 zip.add_symlink(path.as_str(), target.as_str(), options)
                     .unwrap();
             }
+            Entry::HardLink { .. } => panic!("zip archives have no hard links"),
         }
     }
     zip.finish().unwrap();
@@ -458,6 +472,24 @@ fn a_symlink_escaping_the_directory_is_caught() {
             "{target}: {text}"
         );
     }
+    // A hard link names an archive path: one outside the top directory escapes it too.
+    let top = format!("{PACKAGE}-x86_64-unknown-linux-gnu");
+    let dir = release_with_extra_entry(
+        "hardlink",
+        "x86_64-unknown-linux-gnu",
+        Entry::HardLink {
+            path: format!("{top}/shadow"),
+            target: "etc/shadow".into(),
+        },
+    );
+    let (code, text) = verify(&dir);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "entry \"{top}/shadow\" links to \"etc/shadow\", outside the archive's directory"
+        )),
+        "{text}"
+    );
     // A link that stays inside is fine.
     let top = format!("{PACKAGE}-x86_64-unknown-linux-musl");
     let dir = release_with_extra_entry(

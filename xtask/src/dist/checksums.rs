@@ -1,5 +1,5 @@
 //! SHA-256 checksums in the `sha256sum` format, `<hex>  <name>`, so that `sha256sum -c` checks
-//! them (issue #2, point 6). Reusable by a later `cargo xtask gather` (issue #4).
+//! them (issue #2, point 6). `cargo xtask gather` reads and writes them too (issue #4).
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -48,6 +48,31 @@ pub fn sha256sums<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> 
     entries.iter().map(|(name, sha)| line(sha, name)).collect()
 }
 
+/// The (name, sha256) lines of a checksum file this module wrote; a line that is not
+/// `<64 lowercase hex>  <plain file name>` is an error naming its number (issue #4: gather
+/// reads the SHA256SUMS of each part).
+pub fn parse_sha256sums(text: &str) -> Result<Vec<(String, String)>, String> {
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let parsed = line.split_once("  ").filter(|(sha, name)| {
+                sha.len() == 64
+                    && sha.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                    && !name.is_empty()
+                    && !name.starts_with('.')
+                    && !name.contains(['/', '\\'])
+            });
+            match parsed {
+                Some((sha, name)) => Ok((name.to_owned(), sha.to_owned())),
+                None => Err(format!(
+                    "line {} is not `<sha256 in lowercase hex>  <file name>`: {line:?}",
+                    i + 1
+                )),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +95,28 @@ mod tests {
             sidecar("a.tar.gz", "11"),
             ("a.tar.gz.sha256".to_owned(), "11  a.tar.gz\n".to_owned())
         );
+    }
+
+    #[test]
+    fn sums_read_back_and_bad_lines_are_named() {
+        let (one, two) = ("1".repeat(64), "2".repeat(64));
+        let sums = sha256sums([("b.zip", two.as_str()), ("a.tar.gz", one.as_str())]);
+        assert_eq!(
+            parse_sha256sums(&sums).unwrap(),
+            [
+                ("a.tar.gz".to_owned(), "1".repeat(64)),
+                ("b.zip".to_owned(), "2".repeat(64))
+            ]
+        );
+        for bad in [
+            format!("{}  ../evil", "1".repeat(64)),
+            format!("{} a.tar.gz", "1".repeat(64)),
+            format!("{}  a.tar.gz", "A".repeat(64)),
+            "11  a.tar.gz".to_owned(),
+        ] {
+            let text = format!("{}  ok\n{bad}\n", "0".repeat(64));
+            let err = parse_sha256sums(&text).unwrap_err();
+            assert!(err.starts_with("line 2 "), "{err}");
+        }
     }
 }

@@ -13,12 +13,18 @@
 //! place yet (`sha256sum -c` says missing), never one with other bytes. `SHA256SUMS` and the
 //! manifest come last.
 //!
-//! A killed run leaves its staging dir behind, with the journal `owned`: every archive name that it
-//! and the runs before it may have left under a final name. The next run's handover also removes
-//! those it does not rebuild, so no archive is left that `SHA256SUMS` does not list, and then it
-//! removes the leftover staging dirs. One run at a time per out dir.
+//! Other files a run moves (gather's wheels, each with its `.sha256`, and install.sh, issue #4) follow
+//! the same rules: a file with a `.sha256` moves like an archive, one without is renamed over the
+//! old one, both before `SHA256SUMS`.
+//!
+//! A run owns what its manifest and `SHA256SUMS` list. A killed run leaves its staging dir behind,
+//! with the journal `owned`: every name that it and the runs before it may have left under a final
+//! name. The next run's handover also removes those it does not write again, so no archive is left
+//! that `SHA256SUMS` does not list, and then it removes the leftover staging dirs. One run at a
+//! time per out dir.
 
-use super::{checksums, manifest, pack};
+use super::manifest::{self, Manifest};
+use super::{checksums, pack};
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -65,21 +71,22 @@ impl Staging {
         })
     }
 
-    /// Replaces what earlier runs wrote with this run's files (the staging dir holds the archives
-    /// of `archives`, their `.sha256`, `SHA256SUMS` and the manifest). A run owns the archives its
-    /// manifest lists: `SHA256SUMS` and the manifest describe one build of one commit, so earlier
-    /// archives go even for targets not built this time. Other files are left alone.
-    pub fn commit(&mut self, archives: &[String]) -> Result<()> {
+    /// Replaces what earlier runs wrote with this run's files: the manifest's archives, their
+    /// `.sha256`, `extra` (other files of the staging dir), `SHA256SUMS` and the manifest. Earlier
+    /// files go even for targets not built this time, so that `SHA256SUMS` and the manifest
+    /// describe one build of one commit. Other files in the out dir are left alone.
+    pub fn commit(&mut self, manifest: &Manifest, extra: &[String]) -> Result<()> {
         let leftovers = leftover_staging_dirs(&self.out_dir, &self.dir)?;
-        let mut owned = earlier_archives(&self.out_dir, &leftovers);
-        owned.extend(archives.iter().cloned());
+        let moved = Moved::new(manifest, extra);
+        let mut owned = earlier_files(&self.out_dir, &leftovers);
+        owned.extend(moved.names().cloned());
         let journal: String = owned.iter().map(|name| format!("{name}\n")).collect();
         pack::write_atomically(&self.dir.join(JOURNAL), |mut out| {
             std::io::Write::write_all(&mut out, journal.as_bytes())?;
             Ok(std::io::Write::flush(&mut out)?)
         })?;
         self.keep = true;
-        let ops = handover(&owned, archives, &self.dir, &self.out_dir);
+        let ops = handover(&owned, &moved, &self.dir, &self.out_dir);
         for (index, op) in ops.iter().enumerate() {
             test_pause(&format!("commit:{index}"));
             op.run()?;
@@ -92,6 +99,44 @@ impl Staging {
         self.keep = false;
         self.created_out_dir = false;
         Ok(())
+    }
+}
+
+/// What a run moves into the out dir, besides `SHA256SUMS` and the manifest.
+#[derive(Debug, Default)]
+struct Moved {
+    /// Files that move with their `.sha256`: the archives, and extra files with one.
+    summed: Vec<String>,
+    /// Extra files without a `.sha256`.
+    plain: Vec<String>,
+}
+
+impl Moved {
+    fn new(manifest: &Manifest, extra: &[String]) -> Moved {
+        let sidecar_of = |name: &String| extra.contains(&format!("{name}.sha256"));
+        let is_sidecar = |name: &String| {
+            name.strip_suffix(".sha256")
+                .is_some_and(|of| extra.iter().any(|e| e == of))
+        };
+        let mut moved = Moved {
+            summed: manifest
+                .artifacts
+                .iter()
+                .map(|a| a.archive.clone())
+                .collect(),
+            plain: Vec::new(),
+        };
+        for name in extra.iter().filter(|name| !is_sidecar(name)) {
+            match sidecar_of(name) {
+                true => moved.summed.push(name.clone()),
+                false => moved.plain.push(name.clone()),
+            }
+        }
+        moved
+    }
+
+    fn names(&self) -> impl Iterator<Item = &String> {
+        self.summed.iter().chain(&self.plain)
     }
 }
 
@@ -131,23 +176,29 @@ impl Op {
 }
 
 /// The handover's steps, in the order the module comment explains.
-fn handover(owned: &BTreeSet<String>, archives: &[String], staging: &Path, out: &Path) -> Vec<Op> {
+fn handover(owned: &BTreeSet<String>, moved: &Moved, staging: &Path, out: &Path) -> Vec<Op> {
     let sidecar = |name: &str| format!("{name}.sha256");
     let mut ops = vec![
         Op::Remove(out.join(manifest::MANIFEST)),
         Op::Remove(out.join(checksums::SHA256SUMS)),
     ];
-    for gone in owned.iter().filter(|name| !archives.contains(name)) {
+    for gone in owned
+        .iter()
+        .filter(|name| !moved.names().any(|n| n == *name))
+    {
         ops.push(Op::Remove(out.join(gone)));
         ops.push(Op::Remove(out.join(sidecar(gone))));
     }
-    for archive in archives {
-        ops.push(Op::Remove(out.join(archive)));
+    for name in &moved.summed {
+        ops.push(Op::Remove(out.join(name)));
         ops.push(Op::Rename(
-            staging.join(sidecar(archive)),
-            out.join(sidecar(archive)),
+            staging.join(sidecar(name)),
+            out.join(sidecar(name)),
         ));
-        ops.push(Op::Rename(staging.join(archive), out.join(archive)));
+        ops.push(Op::Rename(staging.join(name), out.join(name)));
+    }
+    for name in &moved.plain {
+        ops.push(Op::Rename(staging.join(name), out.join(name)));
     }
     for last in [checksums::SHA256SUMS, manifest::MANIFEST] {
         ops.push(Op::Rename(staging.join(last), out.join(last)));
@@ -172,12 +223,18 @@ fn leftover_staging_dirs(out: &Path, ours: &Path) -> Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
-/// The archives earlier runs may have left: the current manifest's, and the journals of the runs
-/// killed during their handover.
-fn earlier_archives(out: &Path, leftovers: &[PathBuf]) -> BTreeSet<String> {
-    let mut names: Vec<String> = manifest::Manifest::read(&out.join(manifest::MANIFEST))
+/// The files earlier runs may have left: those the current manifest and SHA256SUMS list, and
+/// those in the journals of the runs killed during their handover.
+fn earlier_files(out: &Path, leftovers: &[PathBuf]) -> BTreeSet<String> {
+    let mut names: Vec<String> = Manifest::read(&out.join(manifest::MANIFEST))
         .map(|m| m.artifacts.into_iter().map(|a| a.archive).collect())
         .unwrap_or_default();
+    if let Ok(sums) = std::fs::read_to_string(out.join(checksums::SHA256SUMS)) {
+        names.extend(
+            sums.lines()
+                .filter_map(|l| l.split_once("  ").map(|(_, n)| n.to_owned())),
+        );
+    }
     for dir in leftovers {
         if let Ok(journal) = std::fs::read_to_string(dir.join(JOURNAL)) {
             names.extend(journal.lines().map(str::to_owned));
@@ -207,30 +264,55 @@ mod tests {
     use super::*;
 
     /// Applies every prefix of the handover to a real dir and checks the module's promises after
-    /// each: what a kill at that step would leave.
+    /// each: what a kill at that step would leave. The previous run wrote a.tar.gz, old.tar.gz,
+    /// w.whl and install.sh; this one writes a.tar.gz and w.whl again (other bytes), b.zip and
+    /// install.sh.
     #[test]
     fn every_prefix_of_the_handover_keeps_checksums_true() {
         let root = std::env::temp_dir().join(format!("xtask-handover-{}", std::process::id()));
-        let new = ["a.tar.gz".to_owned(), "b.zip".to_owned()];
-        let owned: BTreeSet<String> = ["a.tar.gz", "b.zip", "old.tar.gz"]
-            .map(str::to_owned)
-            .into();
-        let ops_len = handover(&owned, &new, Path::new("s"), Path::new("o")).len();
+        let moved = Moved {
+            summed: ["a.tar.gz", "b.zip", "w.whl"].map(str::to_owned).into(),
+            plain: vec!["install.sh".to_owned()],
+        };
+        let before = ["a.tar.gz", "old.tar.gz", "w.whl"];
+        let mut owned: BTreeSet<String> = before.map(str::to_owned).into();
+        owned.extend(moved.names().cloned());
+        let ops_len = handover(&owned, &moved, Path::new("s"), Path::new("o")).len();
         for done in 0..=ops_len {
             let (staging, out) = (root.join("staging"), root.join("out"));
             let _ = std::fs::remove_dir_all(&root);
             std::fs::create_dir_all(&staging).unwrap();
             std::fs::create_dir_all(&out).unwrap();
-            // The previous run: a.tar.gz and old.tar.gz; this run: a.tar.gz (new bytes) and b.zip.
-            write_set(&out, &["a.tar.gz", "old.tar.gz"], "old");
-            write_set(&staging, &new.each_ref().map(String::as_str), "new");
-            for op in handover(&owned, &new, &staging, &out).iter().take(done) {
+            write_set(&out, &before, "old");
+            let summed: Vec<&str> = moved.summed.iter().map(String::as_str).collect();
+            write_set(&staging, &summed, "new");
+            std::fs::write(out.join("install.sh"), "old").unwrap();
+            std::fs::write(staging.join("install.sh"), "new").unwrap();
+            for op in handover(&owned, &moved, &staging, &out).iter().take(done) {
                 op.run().unwrap();
             }
             check_promises(&out, done);
         }
-        assert!(std::fs::read_to_string(root.join("out/a.tar.gz")).unwrap() == "new a.tar.gz");
+        let read = |name: &str| std::fs::read_to_string(root.join("out").join(name)).unwrap();
+        assert_eq!(read("a.tar.gz"), "new a.tar.gz");
+        assert_eq!(read("install.sh"), "new");
         assert!(!root.join("out/old.tar.gz").exists());
+        assert!(!root.join("out/old.tar.gz.sha256").exists());
+    }
+
+    #[test]
+    fn extra_files_move_with_their_sidecar_or_alone() {
+        let manifest: Manifest = serde_json::from_str(
+            r#"{"schema_version": 1, "source_commit": null, "source_date_epoch": 0,
+                "rustc": "", "glibc_floor": "2.17", "artifacts": [{"package": "p",
+                "version": "1", "target": "t", "archive": "p-t.tar.gz", "size": 1,
+                "sha256": "", "policy": null, "binaries": []}]}"#,
+        )
+        .unwrap();
+        let extra = ["w.whl", "w.whl.sha256", "install.sh"].map(str::to_owned);
+        let moved = Moved::new(&manifest, &extra);
+        assert_eq!(moved.summed, ["p-t.tar.gz", "w.whl"]);
+        assert_eq!(moved.plain, ["install.sh"]);
     }
 
     fn write_set(dir: &Path, archives: &[&str], tag: &str) {
@@ -254,7 +336,11 @@ mod tests {
         let archives: BTreeSet<String> = std::fs::read_dir(out)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".tar.gz") || n.ends_with(".zip"))
+            .filter(|n| {
+                [".tar.gz", ".zip", ".whl"]
+                    .iter()
+                    .any(|ext| n.ends_with(ext))
+            })
             .collect();
         for archive in &archives {
             let sidecar = read(&format!("{archive}.sha256"));

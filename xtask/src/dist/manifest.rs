@@ -1,6 +1,6 @@
 //! `dist-manifest.json` (issue #2 point 6, issue #5 point 3), in the layout docs/dist-contract.md
 //! fixes: what was built, from which commit and compiler, and how each binary is linked.
-//! Deserialize too, so that a later `cargo xtask gather` (issue #4) can merge manifests.
+//! Deserialize too, so that `cargo xtask gather` (issue #4) can merge the manifests of the parts.
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,8 @@ pub struct Manifest {
     pub schema_version: u32,
     pub source_commit: Option<String>,
     pub source_date_epoch: u64,
+    /// The compiler of every artifact; when runners had different ones (a gathered release),
+    /// their versions, sorted and joined with "; " — each artifact says its own (issue #4).
     pub rustc: String,
     pub glibc_floor: String,
     /// Sorted by archive name.
@@ -30,6 +32,10 @@ pub struct Artifact {
     pub sha256: String,
     /// The linkaudit policy the target implies (`glibc:2.17`); null for Apple.
     pub policy: Option<String>,
+    /// `rustc --version` of the machine that built it: in a release gathered from several
+    /// runners the compilers may differ (issue #4). Empty when read from an older manifest.
+    #[serde(default)]
+    pub rustc: String,
     pub binaries: Vec<Binary>,
 }
 
@@ -89,6 +95,7 @@ mod tests {
                 size: 1,
                 sha256: "00".into(),
                 policy: Some("static".into()),
+                rustc: "rustc 1.95.0".into(),
                 binaries: vec![Binary {
                     name: "tool".into(),
                     path: "tool-x86_64-unknown-linux-musl/tool".into(),

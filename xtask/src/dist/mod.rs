@@ -7,20 +7,21 @@
 //! as it was; a run killed at any moment leaves it consistent (handover.rs, issue #5 point 4).
 
 mod build;
-mod checksums;
-mod config;
+// Shared with `cargo xtask plan` and `cargo xtask gather` (issue #4).
+pub mod checksums;
+pub mod config;
 mod handover;
-mod manifest;
-mod pack;
-mod report;
+pub mod manifest;
+pub mod pack;
+pub mod report;
 mod smoke;
-mod target;
+pub mod target;
 mod tools;
 
 use anyhow::{bail, Context, Result};
 use build::BuiltBinary;
 use config::{Package, Workspace};
-use handover::Staging;
+pub use handover::Staging;
 use manifest::{Artifact, Manifest};
 use report::{human_size, Report};
 use std::collections::BTreeMap;
@@ -87,13 +88,8 @@ pub fn run(options: Options) -> Result<()> {
         glibc_floor: ws.glibc_floor.to_string(),
         artifacts,
     };
-    write_checksums_and_manifest(&staging.dir, &manifest)?;
-    let archives: Vec<String> = manifest
-        .artifacts
-        .iter()
-        .map(|a| a.archive.clone())
-        .collect();
-    staging.commit(&archives)?;
+    write_checksums_and_manifest(&staging.dir, &manifest, &[])?;
+    staging.commit(&manifest, &[])?;
 
     if options.json {
         print!("{}", manifest.to_json());
@@ -460,7 +456,14 @@ fn pack_all(
         );
         smoke_archive(sh, host, item, &path, &top_dir, staging, report)?;
         handover::test_pause(&format!("pack:{index}"));
-        artifacts.push(artifact(item, &top_dir, archive, size, sha256));
+        artifacts.push(artifact(
+            item,
+            &top_dir,
+            archive,
+            size,
+            sha256,
+            &source.rustc,
+        ));
     }
     artifacts.sort_by(|a, b| a.archive.cmp(&b.archive));
     Ok(artifacts)
@@ -514,6 +517,7 @@ fn artifact(
     archive: String,
     size: u64,
     sha256: String,
+    rustc: &str,
 ) -> Artifact {
     Artifact {
         package: item.package.name.clone(),
@@ -527,6 +531,7 @@ fn artifact(
             .first()
             .and_then(|l| l.policy)
             .map(|p| p.to_string()),
+        rustc: rustc.to_owned(),
         binaries: item
             .linkage
             .iter()
@@ -551,12 +556,19 @@ fn artifact(
     }
 }
 
-fn write_checksums_and_manifest(staging: &Path, manifest: &Manifest) -> Result<()> {
+/// SHA256SUMS (the archives and `also_summed`: (name, sha256) of other files that ship, such as
+/// wheels) and the manifest, into the staging dir.
+pub fn write_checksums_and_manifest(
+    staging: &Path,
+    manifest: &Manifest,
+    also_summed: &[(String, String)],
+) -> Result<()> {
     let sums = checksums::sha256sums(
         manifest
             .artifacts
             .iter()
-            .map(|a| (a.archive.as_str(), a.sha256.as_str())),
+            .map(|a| (a.archive.as_str(), a.sha256.as_str()))
+            .chain(also_summed.iter().map(|(n, s)| (n.as_str(), s.as_str()))),
     );
     for (name, text) in [
         (checksums::SHA256SUMS, sums),
@@ -643,7 +655,7 @@ mod tests {
     fn one_invocation_per_method_with_the_zig_host_alone() {
         let skip = Status::Skip {
             missing: "x".into(),
-            runner: "windows-latest",
+            runner: "windows-2022",
         };
         let plan = [
             entry("x86_64-unknown-linux-gnu", Status::Build(How::Zigbuild)),

@@ -105,6 +105,28 @@ pub enum BuildMethod {
 }
 
 impl BuildMethod {
+    /// The GitHub Actions runner label that builds this method's targets in the release workflow
+    /// (issue #4, point 1): `cargo xtask plan` writes it into the build matrix, and a host that
+    /// cannot build a target names it. Linux targets need no particular distro, since zig pins
+    /// the glibc floor; MSVC builds both x86_64 and aarch64 (its ARM64 tools) on windows-2022.
+    pub fn runner(self) -> &'static str {
+        match self {
+            BuildMethod::Zigbuild => "ubuntu-24.04",
+            BuildMethod::Cargo | BuildMethod::Msvc => "windows-2022",
+            BuildMethod::Apple => "macos-14",
+        }
+    }
+
+    /// How the runner builds it, as the plan's `build` field says: `cargo-zigbuild`, `msvc`,
+    /// or `cargo` (the target's own linker: Apple's on macOS, mingw-w64's for windows-gnu).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildMethod::Zigbuild => "cargo-zigbuild",
+            BuildMethod::Cargo | BuildMethod::Apple => "cargo",
+            BuildMethod::Msvc => "msvc",
+        }
+    }
+
     pub fn for_target(triple: &TargetTriple) -> Result<Self> {
         let t = triple.as_str();
         Ok(if t.contains("-linux-gnu") || t.contains("-linux-musl") {
@@ -191,7 +213,7 @@ impl Host {
                     mingw_gcc(triple),
                     triple.arch().replace('_', "-")
                 ),
-                runner: "windows-latest",
+                runner: method.runner(),
             },
             BuildMethod::Msvc if self.is_windows() => Status::Build(How::Build),
             BuildMethod::Msvc if self.tools.contains("cargo-xwin") => Status::Build(How::Xwin),
@@ -199,12 +221,12 @@ impl Host {
                 missing: "MSVC's link.exe and the Windows SDK (build on Windows, or install \
                           cargo-xwin)"
                     .to_owned(),
-                runner: "windows-latest",
+                runner: method.runner(),
             },
             BuildMethod::Apple if self.is_macos() => Status::Build(How::Build),
             BuildMethod::Apple => Status::Skip {
                 missing: "Apple's linker and SDK (build on macOS)".to_owned(),
-                runner: "macos-latest",
+                runner: method.runner(),
             },
         }
     }
@@ -274,14 +296,14 @@ mod tests {
         assert!(matches!(
             status("x86_64-pc-windows-msvc"),
             Status::Skip {
-                runner: "windows-latest",
+                runner: "windows-2022",
                 ..
             }
         ));
         assert!(matches!(
             status("aarch64-apple-darwin"),
             Status::Skip {
-                runner: "macos-latest",
+                runner: "macos-14",
                 ..
             }
         ));

@@ -1,7 +1,8 @@
-//! Helpers shared by the xtask's end-to-end tests (dist.rs, kill_and_tamper.rs): the fixture workspace,
-//! running the xtask, and reading dist/.
+//! Helpers shared by the end-to-end tests on the fixture workspace (dist.rs, gather.rs,
+//! kill_and_tamper.rs):
+//! copying and committing the fixture, running commands, snapshots of an out dir.
 
-#![allow(dead_code)] // each test file uses a part
+#![allow(dead_code)] // each test file uses its own subset
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,6 +50,11 @@ pub fn ok(cmd: &mut Command) -> String {
 /// resolves Cargo.lock (from `lock`, so both clones use the same versions) and commits with a
 /// fixed date, so that SOURCE_DATE_EPOCH comes from the commit.
 pub fn make_fixture(ws: &Path, lock: &Path) {
+    make_fixture_with(ws, lock, |_| {});
+}
+
+/// `make_fixture`, with `edit` changing the copied files before the commit.
+pub fn make_fixture_with(ws: &Path, lock: &Path, edit: impl FnOnce(&Path)) {
     let root = repo_root();
     copy_dir(&root.join("xtask/tests/fixtures/workspace"), ws);
     copy_dir(&root.join(".cargo"), &ws.join(".cargo"));
@@ -62,6 +68,7 @@ pub fn make_fixture(ws: &Path, lock: &Path) {
     assert!(manifest.contains(&linkaudit.display().to_string()));
     std::fs::write(ws.join("xtask/Cargo.toml"), manifest).unwrap();
     std::fs::copy(lock, ws.join("Cargo.lock")).unwrap();
+    edit(ws);
     ok(Command::new("cargo")
         .args(["metadata", "--format-version", "1"])
         .current_dir(ws)

@@ -118,6 +118,9 @@ pub fn write_summary(out: &mut impl Write, roots: &[PathBuf], summary: &Summary)
         roots.join(" ")
     )?;
     let counts = |pairs: Vec<(String, usize)>| {
+        if pairs.is_empty() {
+            return "-".to_owned();
+        }
         pairs
             .iter()
             .map(|(name, n)| format!("{name} {n}"))

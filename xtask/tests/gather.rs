@@ -1,0 +1,416 @@
+//! `cargo xtask plan` and `cargo xtask gather` as the release workflow uses them (issue #4).
+//!
+//! - plan: one line of JSON on stdout, one entry per target of the real workspace's
+//!   `[workspace.metadata.dist]`, each family on its runner; release.yml reads it with fromJSON
+//!   and names no target itself.
+//! - gather, end to end on the fixture workspace (its matrix cut to the targets a Linux host
+//!   builds, so that no part is missing): clone L runs `cargo xtask dist` once for all targets;
+//!   clone P, at another path with its own target dir, runs `cargo xtask dist --target T
+//!   --out-dir parts/dist-T` once per target, like one runner each; `cargo xtask gather` merges
+//!   the parts into a dist/ identical, file for file, to L's. Then each broken input (a missing
+//!   part, a target twice, a tampered archive, a disagreeing .sha256, parts of different
+//!   commits, install.sh differing between parts, a manifest linkaudit verify refuses) fails
+//!   with one line naming it and leaves the out dir as it was.
+//!
+//! Needs what xtask/tests/dist.rs needs (rustup targets, zig + cargo-zigbuild or pip,
+//! gcc-mingw-w64-x86-64), plus sha256sum and git.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The fixture's matrix for this test: every target a Linux host builds, one of each archive
+/// format and of each linkage policy.
+const TARGETS: [&str; 5] = [
+    "x86_64-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "x86_64-unknown-linux-musl",
+    "aarch64-unknown-linux-musl",
+    "x86_64-pc-windows-gnu",
+];
+
+fn xtask_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_xtask")
+}
+
+/// The target list of a workspace's `[workspace.metadata.dist]`, read by cargo (not the xtask).
+fn matrix_targets(ws: &Path) -> Vec<String> {
+    let json = ok(Command::new("cargo")
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .current_dir(ws));
+    let meta: serde_json::Value = serde_json::from_str(&json).unwrap();
+    meta["metadata"]["dist"]["targets"]
+        .as_array()
+        .expect("[workspace.metadata.dist] targets")
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn plan_prints_only_the_matrix_as_json() {
+    let root = repo_root();
+    let output = run(Command::new(xtask_bin()).arg("plan").current_dir(&root));
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "more than the JSON line: {stdout}"
+    );
+    let plan: serde_json::Value = serde_json::from_str(&stdout).expect("plan prints JSON");
+    assert_eq!(plan.as_object().unwrap().len(), 1, "{plan}");
+    let include = plan["include"].as_array().unwrap();
+    let targets: Vec<&str> = include
+        .iter()
+        .map(|e| e["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets, matrix_targets(&root));
+    for entry in include {
+        let keys: Vec<&String> = entry.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 3, "{entry}");
+        let target = entry["target"].as_str().unwrap();
+        let (runner, build) = if target.contains("-linux-") {
+            ("ubuntu-24.04", "cargo-zigbuild")
+        } else if target.ends_with("-windows-msvc") {
+            ("windows-2022", "msvc")
+        } else if target.contains("-apple-") {
+            ("macos-14", "cargo")
+        } else {
+            panic!("a target of no known family: {target}")
+        };
+        assert_eq!(entry["runner"], runner, "{target}");
+        assert_eq!(entry["build"], build, "{target}");
+    }
+    // Every family of the real matrix is there, so each mapping above was exercised.
+    for family in [
+        "-linux-gnu",
+        "-linux-musl",
+        "-windows-msvc",
+        "-apple-darwin",
+    ] {
+        assert!(targets.iter().any(|t| t.contains(family)), "{family}");
+    }
+}
+
+#[test]
+fn release_workflow_takes_its_targets_from_the_plan() {
+    let root = repo_root();
+    let workflow = std::fs::read_to_string(root.join(".github/workflows/release.yml")).unwrap();
+    // The jobs, in the YAML's structure: a job starts with its key at two spaces under `jobs:`.
+    let mut jobs: Vec<(String, String)> = Vec::new();
+    for line in workflow.lines().skip_while(|l| *l != "jobs:").skip(1) {
+        let key = line
+            .strip_prefix("  ")
+            .and_then(|l| l.strip_suffix(':'))
+            .filter(|k| !k.starts_with([' ', '#']));
+        match (key, jobs.last_mut()) {
+            (Some(key), _) => jobs.push((key.to_owned(), String::new())),
+            (None, Some((_, body))) => body.push_str(&format!("{line}\n")),
+            (None, None) => {}
+        }
+    }
+    let names: Vec<&str> = jobs.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["plan", "build", "gather", "publish"]);
+    let job = |name: &str| jobs.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    assert!(job("plan").contains("cargo xtask plan"));
+    let build = job("build");
+    assert!(
+        build.contains("matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}"),
+        "{build}"
+    );
+    assert!(build.contains("runs-on: ${{ matrix.runner }}"), "{build}");
+    assert!(
+        build.contains(r#"cargo xtask dist --target "$TARGET" --out-dir"#),
+        "{build}"
+    );
+    assert!(job("gather").contains("cargo xtask gather --out-dir dist parts/*"));
+    // No target triple written in the YAML: any of rustc's targets, spelled out, is a second list.
+    let known = ok(Command::new("rustc").args(["--print", "target-list"]));
+    for triple in known.lines() {
+        assert!(
+            !workflow.contains(triple),
+            "release.yml names the target {triple}: the matrix comes from `cargo xtask plan`"
+        );
+    }
+}
+
+/// Sets the fixture's `targets = [...]` to `TARGETS`.
+fn cut_matrix(ws: &Path) {
+    let path = ws.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("targets = [").unwrap();
+    let end = start + text[start..].find(']').unwrap() + 1;
+    let list: Vec<String> = TARGETS.iter().map(|t| format!("{t:?}")).collect();
+    let text = format!(
+        "{}targets = [{}]{}",
+        &text[..start],
+        list.join(", "),
+        &text[end..]
+    );
+    std::fs::write(path, text).unwrap();
+}
+
+fn part_dir(parts: &Path, target: &str) -> PathBuf {
+    parts.join(format!("dist-{target}"))
+}
+
+#[test]
+fn gather_end_to_end() {
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gather-e2e");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+
+    // Clone L: one local run of every target.
+    let l = work.join("local/ws");
+    make_fixture_with(&l, &repo_root().join("Cargo.lock"), cut_matrix);
+    assert_eq!(matrix_targets(&l), TARGETS);
+    let local = xtask(
+        Command::new("cargo")
+            .args(["xtask", "dist"])
+            .current_dir(&l),
+    );
+    assert_eq!(local.code, 0, "cargo xtask dist failed");
+    let local_dist = snapshot(&l.join("dist"));
+    assert_eq!(local_dist.len(), 2 * TARGETS.len() + 2);
+    let xtask_bin = l.join("target/debug/xtask");
+
+    // Clone P, elsewhere, with its own target dir: one run per target, as the runners do.
+    let p = work.join("runners/checkout");
+    ok(Command::new("git").args(["clone", "-q"]).arg(&l).arg(&p));
+    let parts = p.join("parts");
+    for target in TARGETS {
+        let part = xtask(
+            Command::new(&xtask_bin)
+                .args(["dist", "--target", target, "--out-dir"])
+                .arg(part_dir(&parts, target))
+                .current_dir(&p),
+        );
+        assert_eq!(part.code, 0, "cargo xtask dist --target {target} failed");
+        let files: Vec<String> = snapshot(&part_dir(&parts, target)).into_keys().collect();
+        assert_eq!(files.len(), 4, "{target}: {files:?}");
+    }
+    let all_parts: Vec<PathBuf> = TARGETS.iter().map(|t| part_dir(&parts, t)).collect();
+    let gather = |parts: &[PathBuf], out: &Path| {
+        xtask(
+            Command::new(&xtask_bin)
+                .arg("gather")
+                .arg("--out-dir")
+                .arg(out)
+                .args(parts)
+                .current_dir(&p),
+        )
+    };
+
+    // The gathered release is the local run's, byte for byte: archives, .sha256, SHA256SUMS,
+    // and the manifest (the entries, commit, SOURCE_DATE_EPOCH, compiler).
+    let dist = p.join("dist");
+    let gathered = gather(&all_parts, &dist);
+    assert_eq!(gathered.code, 0, "cargo xtask gather failed");
+    let release = snapshot(&dist);
+    assert_eq!(
+        release.keys().collect::<Vec<_>>(),
+        local_dist.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &local_dist {
+        assert!(
+            release[name] == *bytes,
+            "{name} differs between the gathered parts and one local run"
+        );
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&release["dist-manifest.json"]).unwrap();
+    for artifact in manifest["artifacts"].as_array().unwrap() {
+        assert!(artifact["rustc"].as_str().unwrap().starts_with("rustc "));
+    }
+    let checked = ok(Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&dist));
+    assert_eq!(
+        checked.lines().filter(|l| l.ends_with(": OK")).count(),
+        TARGETS.len(),
+        "{checked}"
+    );
+    let verified = gathered
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("verify") && l.contains("linkaudit verify"))
+        .expect("no linkaudit verify line");
+    assert!(
+        verified.contains(&format!("{} archive(s)", TARGETS.len())) && verified.ends_with("pass"),
+        "{verified}"
+    );
+    for target in TARGETS {
+        assert!(
+            gathered.stdout.lines().any(|l| l.starts_with("gather")
+                && l.contains(target)
+                && l.contains(&format!("from {}", part_dir(&parts, target).display()))),
+            "no gather line for {target}"
+        );
+    }
+
+    // An installer written identically into every part (issue #6) is copied once; gathering
+    // again replaces the previous release.
+    let with_installer = scratch_parts(&work, "installer", &all_parts);
+    for part in &with_installer {
+        std::fs::write(part.join("install.sh"), "#!/bin/sh\necho install\n").unwrap();
+    }
+    let installer_out = work.join("installer-out");
+    let r = gather(&with_installer, &installer_out);
+    assert_eq!(r.code, 0);
+    let with = snapshot(&installer_out);
+    assert_eq!(with["install.sh"], b"#!/bin/sh\necho install\n");
+    assert_eq!(with["SHA256SUMS"], release["SHA256SUMS"]);
+    assert_eq!(with.len(), release.len() + 1);
+
+    // Broken inputs: one error line naming the part, target or file; the out dir as it was.
+    let before = snapshot(&dist);
+    let refused = |case: &str, parts: &[PathBuf], expected: &[&str]| {
+        let r = gather(parts, &dist);
+        assert_ne!(r.code, 0, "{case}: gather succeeded");
+        let errors: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{case}: {}", r.stderr);
+        for text in expected {
+            assert!(errors[0].contains(text), "{case}: {}", errors[0]);
+        }
+        assert!(snapshot(&dist) == before, "{case}: the out dir changed");
+        let fresh = work.join(format!("never-{case}"));
+        let r = gather(parts, &fresh);
+        assert_ne!(r.code, 0);
+        assert!(
+            !fresh.exists(),
+            "{case}: a failed gather created its out dir"
+        );
+    };
+    let [gnu, arm_gnu, musl, arm_musl, windows] = TARGETS;
+
+    let missing: Vec<PathBuf> = all_parts
+        .iter()
+        .filter(|p| !p.ends_with(format!("dist-{musl}")))
+        .cloned()
+        .collect();
+    refused(
+        "missing",
+        &missing,
+        &[
+            &format!("no part holds target {musl}"),
+            "dist-<target> artifact",
+        ],
+    );
+
+    let mut twice = all_parts.clone();
+    let again = work.join("again");
+    copy_dir(&part_dir(&parts, arm_musl), &part_dir(&again, arm_musl));
+    twice.push(part_dir(&again, arm_musl));
+    refused(
+        "duplicate",
+        &twice,
+        &[
+            &format!("target {arm_musl} is in two parts"),
+            &part_dir(&parts, arm_musl).display().to_string(),
+            &part_dir(&again, arm_musl).display().to_string(),
+        ],
+    );
+
+    let tampered = scratch_parts(&work, "tampered", &all_parts);
+    let archive = archive_name(gnu);
+    let path = part_dir(&work.join("tampered"), gnu).join(&archive);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    refused(
+        "tampered",
+        &tampered,
+        &[&format!("{}: its sha256 is", path.display())],
+    );
+
+    let sidecar_parts = scratch_parts(&work, "sidecar", &all_parts);
+    let zip = archive_name(windows);
+    let sidecar = part_dir(&work.join("sidecar"), windows).join(format!("{zip}.sha256"));
+    std::fs::write(&sidecar, format!("{}  {zip}\n", "0".repeat(64))).unwrap();
+    refused(
+        "sidecar",
+        &sidecar_parts,
+        &[&format!("{}: says", sidecar.display()), &"0".repeat(64)],
+    );
+
+    let commits = scratch_parts(&work, "commits", &all_parts);
+    let other = part_dir(&work.join("commits"), arm_gnu).join("dist-manifest.json");
+    edit_manifest(&other, |m| m["source_commit"] = "0123456789abcdef".into());
+    refused(
+        "commits",
+        &commits,
+        &[
+            "parts disagree on the source commit",
+            "0123456789abcdef",
+            &part_dir(&work.join("commits"), arm_gnu)
+                .display()
+                .to_string(),
+        ],
+    );
+
+    let installers = scratch_parts(&work, "installers", &all_parts);
+    for (i, part) in installers.iter().enumerate() {
+        std::fs::write(
+            part.join("install.sh"),
+            format!("#!/bin/sh\necho {}\n", i.min(1)),
+        )
+        .unwrap();
+    }
+    refused(
+        "installers",
+        &installers,
+        &["install.sh differs between parts"],
+    );
+
+    // Consistent checksums, but the manifest promises a binary the archive does not hold: only
+    // linkaudit verify, run over the gathered release, sees that.
+    let promise = scratch_parts(&work, "promise", &all_parts);
+    let manifest = part_dir(&work.join("promise"), musl).join("dist-manifest.json");
+    edit_manifest(&manifest, |m| {
+        m["artifacts"][0]["binaries"][0]["path"] = format!("fixture-cli-{musl}/ghost").into()
+    });
+    refused(
+        "promise",
+        &promise,
+        &[
+            "linkaudit verify refused the gathered release",
+            &format!(
+                "{}: dist-manifest.json lists the binary fixture-cli-{musl}/ghost",
+                archive_name(musl)
+            ),
+        ],
+    );
+}
+
+/// Copies the parts under `work/<case>/`, for a case that changes them.
+fn scratch_parts(work: &Path, case: &str, parts: &[PathBuf]) -> Vec<PathBuf> {
+    parts
+        .iter()
+        .map(|part| {
+            let copy = work.join(case).join(part.file_name().unwrap());
+            copy_dir(part, &copy);
+            copy
+        })
+        .collect()
+}
+
+fn edit_manifest(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    edit(&mut manifest);
+    std::fs::write(
+        path,
+        serde_json::to_string_pretty(&manifest).unwrap() + "\n",
+    )
+    .unwrap();
+}
