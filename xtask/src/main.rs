@@ -29,8 +29,9 @@ enum Command {
     /// `--profile dist`), checks the linkage of every binary by reading it (musl static, gnu
     /// at or below the glibc floor, Windows without C runtime DLLs), packs reproducible
     /// archives, starts each binary once with `--version`, and writes into the out dir:
-    /// `<package>-<target>.tar.gz` (`.zip` for Windows), `<archive>.sha256`, `SHA256SUMS`
-    /// and `dist-manifest.json`. Missing rustup targets are added with rustup; zig and
+    /// `<package>-<target>.tar.gz` (`.zip` for Windows), `<archive>.sha256`, `SHA256SUMS`,
+    /// `dist-manifest.json` and `install.sh` (the `curl | sh` installer of the GitHub release
+    /// `v<version>` of the packages' `repository`; none without one). Missing rustup targets are added with rustup; zig and
     /// cargo-zigbuild, when missing, are installed with pip into `target/xtask-tools`.
     /// The out dir changes only when the whole run succeeds.
     Dist(DistFlags),
@@ -78,6 +79,11 @@ struct DistFlags {
     /// lines still go to stderr).
     #[arg(long)]
     json: bool,
+    /// Also write a Python wheel per package and platform, `pip install`-able, carrying the
+    /// binaries (Linux musl builds tagged manylinux and musllinux at once); on by default with
+    /// `wheels = true` in [workspace.metadata.dist].
+    #[arg(long)]
+    wheels: bool,
 }
 
 fn main() {
@@ -87,6 +93,7 @@ fn main() {
             targets: flags.targets,
             out_dir: flags.out_dir,
             json: flags.json,
+            wheels: flags.wheels,
         }),
         Command::Plan => plan::run(),
         Command::Gather(flags) => gather::run(gather::Options {

@@ -229,6 +229,7 @@ fn dist_end_to_end() {
             "dist-manifest.json".to_owned(),
             musl.clone(),
             format!("{musl}.sha256"),
+            "install.sh".to_owned(),
             "notes.txt".to_owned()
         ]
     );
@@ -272,7 +273,7 @@ fn dist_end_to_end() {
     for name in LOCAL_TARGETS
         .iter()
         .map(|t| archive_name(t))
-        .chain(["SHA256SUMS".to_owned(), "dist-manifest.json".to_owned()])
+        .chain(["SHA256SUMS", "dist-manifest.json", "install.sh"].map(String::from))
     {
         assert!(
             before[&name] == std::fs::read(dist_b.join(&name)).unwrap(),
@@ -386,7 +387,7 @@ fn check_dist(dist: &Path, ws: &Path) {
     let mut expected: Vec<String> = LOCAL_TARGETS
         .iter()
         .flat_map(|t| [archive_name(t), format!("{}.sha256", archive_name(t))])
-        .chain(["SHA256SUMS".into(), "dist-manifest.json".into()])
+        .chain(["SHA256SUMS", "dist-manifest.json", "install.sh"].map(String::from))
         .collect();
     expected.sort();
     assert_eq!(names, expected);

@@ -37,6 +37,7 @@ const MUSL: &str = "x86_64-unknown-linux-musl";
 const WINDOWS: &str = "x86_64-pc-windows-gnu";
 const SUMS: &str = "SHA256SUMS";
 const MANIFEST: &str = "dist-manifest.json";
+const INSTALLER: &str = "install.sh";
 
 type Snapshot = BTreeMap<String, Vec<u8>>;
 
@@ -250,7 +251,15 @@ fn check_after_kill(dist: &Path, linkaudit: &Path, tags: &[(&str, &Snapshot)]) -
             continue;
         }
         let known = is_archive(name) || name.ends_with(".sha256") || name == SUMS;
-        assert!(known || name == MANIFEST, "unexpected {name} in dist/");
+        assert!(
+            known || name == MANIFEST || name == INSTALLER,
+            "unexpected {name} in dist/"
+        );
+    }
+    // install.sh does not depend on the epoch: whole, it is the reference's.
+    if names.contains(INSTALLER) {
+        let bytes = std::fs::read(dist.join(INSTALLER)).unwrap();
+        assert!(bytes == tags[0].1[INSTALLER], "{INSTALLER} is not whole");
     }
     // Every archive is complete and its .sha256 matches it.
     for archive in &archives {
@@ -314,7 +323,10 @@ fn check_only_windows(dist: &Path, reference: &Snapshot, linkaudit: &Path) {
     let now = snapshot(dist);
     let names: Vec<&str> = now.keys().map(String::as_str).collect();
     let sidecar = format!("{zip}.sha256");
-    assert_eq!(names, [SUMS, MANIFEST, zip.as_str(), sidecar.as_str()]);
+    assert_eq!(
+        names,
+        [SUMS, MANIFEST, zip.as_str(), sidecar.as_str(), INSTALLER]
+    );
     assert!(now[&zip] == reference[&zip] && now[&sidecar] == reference[&sidecar]);
     verify_passes(linkaudit, dist);
 }

@@ -201,7 +201,9 @@ mod tests {
                 name: "tool".into(),
                 version: "1.0.0".into(),
                 binaries: vec!["tool".into()],
+                ..Package::default()
             }],
+            wheels: false,
         }
     }
 

@@ -31,14 +31,23 @@ struct RawDistConfig {
     glibc_floor: Option<String>,
     include: Option<Vec<String>>,
     packages: Option<Vec<String>>,
+    wheels: Option<bool>,
 }
 
 /// A package that ships, with its binaries.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Package {
     pub name: String,
     pub version: String,
     pub binaries: Vec<String>,
+    /// Cargo.toml's `repository`: install.sh downloads from its GitHub releases (issue #6).
+    pub repository: Option<String>,
+    /// Cargo.toml's `description`, `homepage`, `license` and `readme` (absolute): the wheels'
+    /// metadata (issue #8).
+    pub description: Option<String>,
+    pub homepage: Option<String>,
+    pub license: Option<String>,
+    pub readme: Option<PathBuf>,
 }
 
 /// Everything the run needs to know about the workspace.
@@ -51,6 +60,8 @@ pub struct Workspace {
     /// Files copied next to the binaries, absolute paths (checked to exist).
     pub include: Vec<PathBuf>,
     pub packages: Vec<Package>,
+    /// `wheels = true`: also write Python wheels (issue #8); `--wheels` turns them on per run.
+    pub wheels: bool,
 }
 
 // The parts of `cargo metadata --format-version 1` we read.
@@ -72,6 +83,18 @@ struct MetaPackage {
     /// `Some([])` means `publish = false`.
     publish: Option<Vec<String>>,
     targets: Vec<MetaTarget>,
+    #[serde(default)]
+    repository: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    homepage: Option<String>,
+    #[serde(default)]
+    license: Option<String>,
+    /// Relative to the package's manifest.
+    #[serde(default)]
+    readme: Option<PathBuf>,
+    manifest_path: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -98,7 +121,7 @@ impl Workspace {
             Some(table) => RawDistConfig::deserialize(table).map_err(|err| {
                 anyhow::anyhow!(
                     "malformed [workspace.metadata.dist] in {}: {err}; keys are targets, \
-                     glibc-floor, include and packages",
+                     glibc-floor, include, packages and wheels",
                     meta.workspace_root.join("Cargo.toml").display()
                 )
             })?,
@@ -133,6 +156,7 @@ impl Workspace {
             glibc_floor,
             include,
             packages,
+            wheels: raw.wheels.unwrap_or(false),
         })
     }
 }
@@ -185,6 +209,14 @@ fn shipping_packages(meta: &Metadata, wanted: Option<&[String]>) -> Result<Vec<P
         name: p.name.clone(),
         version: p.version.clone(),
         binaries: binaries(p),
+        repository: p.repository.clone(),
+        description: p.description.clone(),
+        homepage: p.homepage.clone(),
+        license: p.license.clone(),
+        readme: p
+            .readme
+            .as_ref()
+            .and_then(|readme| Some(p.manifest_path.parent()?.join(readme))),
     };
     let mut packages: Vec<Package> = match wanted {
         Some(names) => names
@@ -231,10 +263,14 @@ mod tests {
             r#"{{
             "packages": [
               {{"id": "tool 1", "name": "tool", "version": "1.2.3", "publish": null,
+                "repository": "https://github.com/owner/tool", "manifest_path": "/ws/tool/Cargo.toml",
+                "description": "A tool", "license": "MIT", "readme": "README.md",
                 "targets": [{{"name": "tool", "kind": ["bin"]}}, {{"name": "tool", "kind": ["lib"]}}]}},
               {{"id": "xtask 0", "name": "xtask", "version": "0.0.0", "publish": [],
+                "manifest_path": "/ws/xtask/Cargo.toml",
                 "targets": [{{"name": "xtask", "kind": ["bin"]}}]}},
               {{"id": "corelib 1", "name": "corelib", "version": "1.0.0", "publish": null,
+                "manifest_path": "/ws/corelib/Cargo.toml",
                 "targets": [{{"name": "corelib", "kind": ["lib"]}}]}}
             ],
             "workspace_members": ["tool 1", "xtask 0", "corelib 1"],
@@ -256,7 +292,12 @@ mod tests {
             vec![Package {
                 name: "tool".into(),
                 version: "1.2.3".into(),
-                binaries: vec!["tool".into()]
+                binaries: vec!["tool".into()],
+                repository: Some("https://github.com/owner/tool".into()),
+                description: Some("A tool".into()),
+                homepage: None,
+                license: Some("MIT".into()),
+                readme: Some("/ws/tool/README.md".into()),
             }]
         );
     }
@@ -264,7 +305,7 @@ mod tests {
     #[test]
     fn the_table_overrides_the_defaults() {
         let dist = r#"{"dist": {"targets": ["x86_64-unknown-linux-musl"], "glibc-floor": "2.28",
-                        "include": ["README.md"], "packages": ["tool"]}}"#;
+                        "include": ["README.md"], "packages": ["tool"], "wheels": true}}"#;
         let ws = Workspace::from_metadata_json(&metadata(dist)).unwrap();
         assert_eq!(
             ws.targets,
@@ -272,6 +313,7 @@ mod tests {
         );
         assert_eq!(ws.glibc_floor.to_string(), "2.28");
         assert_eq!(ws.include.len(), 1);
+        assert!(ws.wheels);
     }
 
     #[test]

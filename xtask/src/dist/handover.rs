@@ -17,14 +17,14 @@
 //! the same rules: a file with a `.sha256` moves like an archive, one without is renamed over the
 //! old one, both before `SHA256SUMS`.
 //!
-//! A run owns what its manifest and `SHA256SUMS` list. A killed run leaves its staging dir behind,
+//! A run owns what its manifest and `SHA256SUMS` list, and install.sh. A killed run leaves its staging dir behind,
 //! with the journal `owned`: every name that it and the runs before it may have left under a final
 //! name. The next run's handover also removes those it does not write again, so no archive is left
 //! that `SHA256SUMS` does not list, and then it removes the leftover staging dirs. One run at a
 //! time per out dir.
 
 use super::manifest::{self, Manifest};
-use super::{checksums, pack};
+use super::{checksums, installer, pack};
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -80,6 +80,9 @@ impl Staging {
         let moved = Moved::new(manifest, extra);
         let mut owned = earlier_files(&self.out_dir, &leftovers);
         owned.extend(moved.names().cloned());
+        // install.sh belongs to every run (issue #6): replaced, or removed when this run wrote
+        // none, so that it never installs an older release than the rest.
+        owned.insert(installer::INSTALLER.to_owned());
         let journal: String = owned.iter().map(|name| format!("{name}\n")).collect();
         pack::write_atomically(&self.dir.join(JOURNAL), |mut out| {
             std::io::Write::write_all(&mut out, journal.as_bytes())?;

@@ -11,6 +11,7 @@ mod build;
 pub mod checksums;
 pub mod config;
 mod handover;
+pub mod installer;
 pub mod manifest;
 pub mod pack;
 pub mod report;
@@ -31,11 +32,14 @@ use verify::Linkage;
 use xshell::{cmd, Shell};
 
 mod verify;
+mod wheel;
 
 pub struct Options {
     pub targets: Vec<String>,
     pub out_dir: Option<PathBuf>,
     pub json: bool,
+    /// Also write wheels (issue #8), as `wheels = true` in the config does.
+    pub wheels: bool,
 }
 
 pub fn run(options: Options) -> Result<()> {
@@ -79,7 +83,11 @@ pub fn run(options: Options) -> Result<()> {
     let verified = verify_all(&ws, &buildable, &report, &out_dir)?;
 
     let mut staging = Staging::create(&out_dir)?;
-    let artifacts = pack_all(&sh, &ws, &host, &source, &verified, &staging.dir, &report)?;
+    let mut artifacts = pack_all(&sh, &ws, &host, &source, &verified, &staging.dir, &report)?;
+    if options.wheels || ws.wheels {
+        artifacts.extend(wheel_all(&ws, &source, &verified, &staging.dir, &report)?);
+        artifacts.sort_by(|a, b| a.archive.cmp(&b.archive));
+    }
     let manifest = Manifest {
         schema_version: manifest::SCHEMA_VERSION,
         source_commit: source.commit.clone(),
@@ -88,8 +96,11 @@ pub fn run(options: Options) -> Result<()> {
         glibc_floor: ws.glibc_floor.to_string(),
         artifacts,
     };
+    let installer: Vec<String> = write_installer(&ws, &staging.dir, &report)?
+        .into_iter()
+        .collect();
     write_checksums_and_manifest(&staging.dir, &manifest, &[])?;
-    staging.commit(&manifest, &[])?;
+    staging.commit(&manifest, &installer)?;
 
     if options.json {
         print!("{}", manifest.to_json());
@@ -469,6 +480,81 @@ fn pack_all(
     Ok(artifacts)
 }
 
+/// One wheel per (package, platform) (issue #8), listed in the manifest like the archives, with
+/// the binaries under `{name}-{version}.data/scripts/`.
+fn wheel_all(
+    ws: &Workspace,
+    source: &Source,
+    verified: &[Verified],
+    staging: &Path,
+    report: &Report,
+) -> Result<Vec<Artifact>> {
+    let mut artifacts = Vec::new();
+    for item in verified {
+        let tags = match wheel::platform_tags(&item.triple, &ws.targets, ws.glibc_floor) {
+            Ok(tags) => tags,
+            Err(reason) => {
+                report.step("wheel", item.triple.as_str(), &format!("none: {reason}"));
+                continue;
+            }
+        };
+        let readme = match &item.package.readme {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Some(text),
+                Err(err) => {
+                    report.warn(&format!(
+                        "the wheel of {} has no description: cannot read its readme {} ({err})",
+                        item.package.name,
+                        path.display()
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        let binaries: Vec<wheel::WheelBinary> = item
+            .linkage
+            .iter()
+            .map(|l| wheel::WheelBinary {
+                file_name: l.binary.file_name.clone(),
+                source: l.binary.path.clone(),
+            })
+            .collect();
+        let meta = wheel::Metadata {
+            package: &item.package,
+            readme,
+        };
+        let written = wheel::write_wheel(staging, &meta, &tags, &binaries, source.epoch)?;
+        let path = staging.join(&written.file_name);
+        let sha256 = checksums::sha256_file(&path)?;
+        let size = std::fs::metadata(&path)?.len();
+        let (sidecar, line) = checksums::sidecar(&written.file_name, &sha256);
+        pack::write_atomically(&staging.join(sidecar), |mut out| {
+            std::io::Write::write_all(&mut out, line.as_bytes())?;
+            Ok(std::io::Write::flush(&mut out)?)
+        })?;
+        report.step(
+            "wheel",
+            item.triple.as_str(),
+            &format!(
+                "{} ({}, sha256 {})",
+                written.file_name,
+                human_size(size),
+                &sha256[..12]
+            ),
+        );
+        artifacts.push(artifact(
+            item,
+            &written.scripts_dir,
+            written.file_name,
+            size,
+            sha256,
+            &source.rustc,
+        ));
+    }
+    Ok(artifacts)
+}
+
 fn smoke_archive(
     sh: &Shell,
     host: &Host,
@@ -556,6 +642,35 @@ fn artifact(
     }
 }
 
+/// install.sh (issue #6), into the staging dir; its name when written. A workspace without one
+/// GitHub release to download from gets none, with a warning saying why.
+fn write_installer(ws: &Workspace, staging: &Path, report: &Report) -> Result<Option<String>> {
+    let installer = match installer::render(&ws.packages, ws.glibc_floor) {
+        Ok(installer) => installer,
+        Err(reason) => {
+            report.warn(&format!("no {}: {reason}", installer::INSTALLER));
+            return Ok(None);
+        }
+    };
+    let path = staging.join(installer::INSTALLER);
+    pack::write_atomically(&path, |mut out| {
+        std::io::Write::write_all(&mut out, installer.script.as_bytes())?;
+        Ok(std::io::Write::flush(&mut out)?)
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("making {} executable", path.display()))?;
+    }
+    report.step(
+        "script",
+        installer::INSTALLER,
+        &format!("downloads from {}", installer.base_url),
+    );
+    Ok(Some(installer::INSTALLER.to_owned()))
+}
+
 /// SHA256SUMS (the archives and `also_summed`: (name, sha256) of other files that ship, such as
 /// wheels) and the manifest, into the staging dir.
 pub fn write_checksums_and_manifest(
@@ -625,11 +740,25 @@ fn print_summary(report: &Report, manifest: &Manifest, verified: &[Verified], ou
         .collect();
     report.line("");
     report.table(&["archive", "size", "sha256", "linkage"], &rows);
+    let wheels = manifest
+        .artifacts
+        .iter()
+        .filter(|a| a.archive.ends_with(".whl"))
+        .count();
     report.line(&format!(
-        "wrote {} archive(s), their .sha256, {} and {} to {}",
-        manifest.artifacts.len(),
+        "wrote {} archive(s){}, their .sha256, {}, {}{} to {}",
+        manifest.artifacts.len() - wheels,
+        match wheels {
+            0 => String::new(),
+            n => format!(", {n} wheel(s)"),
+        },
         checksums::SHA256SUMS,
         manifest::MANIFEST,
+        if out_dir.join(installer::INSTALLER).is_file() {
+            format!(" and {}", installer::INSTALLER)
+        } else {
+            String::new()
+        },
         out_dir.display()
     ));
     report.line(&format!(

@@ -15,7 +15,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Deflate level for both formats; changing it changes every archive's bytes.
-const LEVEL: u32 = 9;
+pub(super) const LEVEL: u32 = 9;
 
 /// A file to put under the archive's top directory.
 #[derive(Clone, Debug)]
@@ -117,7 +117,7 @@ pub fn pack_zip(dest: &Path, top_dir: &str, files: &[ArchiveFile], mtime: u64) -
 
 /// Zip stores local time in DOS format: 1980..2107, even seconds. Earlier epochs are clamped to
 /// 1980-01-01 (zip cannot say older), and the clock is read as UTC so every machine agrees.
-fn dos_time(epoch: u64) -> Result<zip::DateTime> {
+pub(super) fn dos_time(epoch: u64) -> Result<zip::DateTime> {
     const DOS_EPOCH: u64 = 315_532_800; // 1980-01-01T00:00:00Z
     let epoch = epoch.max(DOS_EPOCH);
     let (year, month, day) = civil_from_days((epoch / 86_400) as i64);
