@@ -6,13 +6,14 @@
 //! 1. clone A, with a copy of this xtask (linkaudit path made absolute: the "works in another
 //!    workspace" proof), on a PATH without cargo-zigbuild (the xtask installs it: point 9) and
 //!    with a poisonous RUSTFLAGS (ignored: point 1). Checks the plan, the step lines, the summary.
-//! 2. dist/ checked with real tools: `sha256sum -c`, `tar -tzvf`, python's zipfile; linkage
-//!    re-audited; manifest; the checkout path is absent from the binaries.
+//! 2. dist/ checked with real tools: `sha256sum -c`, `tar -tzvf`, python's zipfile; the gzip
+//!    header's bytes; linkage re-audited; manifest; the checkout path is absent from the binaries.
 //! 3. bad input: each a one-line error, non-zero exit, dist/ unchanged.
 //!    Also: offline on a fresh machine, a one-line error naming what to install.
 //! 4. a deliberately dynamic binary (libz through the config's rustflags) is refused; a later
 //!    run replaces the previous run's files and keeps foreign ones.
-//! 5. clone B at another path, built later: byte-identical archives, SHA256SUMS and manifest.
+//! 5. clone B at another path, built later: byte-identical binaries, archives, SHA256SUMS and
+//!    manifest.
 //!
 //! Needs: rustup targets x86_64/aarch64-unknown-linux-gnu/musl and x86_64-pc-windows-gnu,
 //! python3 with pip (network to PyPI for the zig install), gcc-mingw-w64-x86-64,
@@ -255,6 +256,20 @@ fn dist_end_to_end() {
         serde_json::from_str(&second.stdout).expect("--json prints the manifest");
     assert_eq!(json["artifacts"].as_array().unwrap().len(), 5);
     let dist_b = b.join("dist");
+    // The binaries first, so that a difference says whether the build or the packing leaked.
+    for target in LOCAL_TARGETS {
+        let name = archive_name(target);
+        let in_a = binary_in(&before[&name], target, &work.join("binaries-a"));
+        let in_b = binary_in(
+            &std::fs::read(dist_b.join(&name)).unwrap(),
+            target,
+            &work.join("binaries-b"),
+        );
+        assert!(
+            in_a == in_b,
+            "the {target} binary differs between two clones of one commit"
+        );
+    }
     for name in LOCAL_TARGETS
         .iter()
         .map(|t| archive_name(t))
@@ -270,6 +285,29 @@ fn dist_end_to_end() {
         json,
         serde_json::from_slice::<serde_json::Value>(&before["dist-manifest.json"]).unwrap()
     );
+}
+
+/// The binary inside an archive's bytes, unpacked with tar or python's zipfile.
+fn binary_in(archive: &[u8], target: &str, scratch: &Path) -> Vec<u8> {
+    let _ = std::fs::remove_dir_all(scratch);
+    std::fs::create_dir_all(scratch).unwrap();
+    let name = archive_name(target);
+    std::fs::write(scratch.join(&name), archive).unwrap();
+    if target.contains("windows") {
+        ok(Command::new("python3")
+            .args(["-m", "zipfile", "-e", &name, "."])
+            .current_dir(scratch));
+    } else {
+        ok(Command::new("tar")
+            .args(["-xzf", &name])
+            .current_dir(scratch));
+    }
+    let exe = if target.contains("windows") {
+        ".exe"
+    } else {
+        ""
+    };
+    std::fs::read(scratch.join(format!("fixture-cli-{target}/fixture-cli{exe}"))).unwrap()
 }
 
 /// The plan table, the step lines and the summary (issue #2, point 10).
@@ -379,6 +417,23 @@ fn check_dist(dist: &Path, ws: &Path) {
 
     // Tarballs: sorted entries, root:root, normalised modes, the commit's time.
     for target in LOCAL_TARGETS.iter().filter(|t| !t.contains("windows")) {
+        // gzip header (RFC 1952): no flags (so no file name), mtime 0.
+        let gz = std::fs::read(dist.join(archive_name(target))).unwrap();
+        assert_eq!(
+            &gz[..4],
+            &[0x1f, 0x8b, 8, 0],
+            "{target}: magic, deflate, flags"
+        );
+        assert_eq!(&gz[4..8], &[0, 0, 0, 0], "{target}: gzip mtime");
+        let numeric = ok(Command::new("tar")
+            .args(["-tzvf", &archive_name(target), "--numeric-owner"])
+            .current_dir(dist));
+        assert!(
+            numeric
+                .lines()
+                .all(|l| l.split_whitespace().nth(1) == Some("0/0")),
+            "{numeric}"
+        );
         let listing = ok(Command::new("tar")
             .args(["-tzvf", &archive_name(target), "--utc"])
             .current_dir(dist));

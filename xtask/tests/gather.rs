@@ -115,7 +115,7 @@ fn release_workflow_takes_its_targets_from_the_plan() {
         }
     }
     let names: Vec<&str> = jobs.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, ["plan", "build", "gather", "publish"]);
+    assert_eq!(names, ["plan", "build", "gather", "publish", "pypi"]);
     let job = |name: &str| jobs.iter().find(|(n, _)| n == name).unwrap().1.clone();
     assert!(job("plan").contains("cargo xtask plan"));
     let build = job("build");
@@ -129,6 +129,8 @@ fn release_workflow_takes_its_targets_from_the_plan() {
         "{build}"
     );
     assert!(job("gather").contains("cargo xtask gather --out-dir dist parts/*"));
+    // Publishing to PyPI is off unless a maintainer turns it on (issue #8, point 4).
+    assert!(job("pypi").contains("if: github.ref_type == 'tag' && vars.PYPI_PUBLISH == 'true'"));
     // No target triple written in the YAML: any of rustc's targets, spelled out, is a second list.
     let known = ok(Command::new("rustc").args(["--print", "target-list"]));
     for triple in known.lines() {

@@ -3,12 +3,14 @@
 //!
 //! The run goes plan -> tools -> build -> verify -> pack + smoke run (in a staging dir inside the
 //! out dir) -> commit (rename into place). Nothing touches the out dir before the staging step, and
-//! the staging dir is removed on any error, so a failed run leaves the out dir as it was.
+//! the staging dir is removed on any error before the handover, so a failed run leaves the out dir
+//! as it was; a run killed at any moment leaves it consistent (handover.rs, issue #5 point 4).
 
 mod build;
 // Shared with `cargo xtask plan` and `cargo xtask gather` (issue #4).
 pub mod checksums;
 pub mod config;
+mod handover;
 pub mod installer;
 pub mod manifest;
 pub mod pack;
@@ -20,6 +22,7 @@ mod tools;
 use anyhow::{bail, Context, Result};
 use build::BuiltBinary;
 use config::{Package, Workspace};
+pub use handover::Staging;
 use manifest::{Artifact, Manifest};
 use report::{human_size, Report};
 use std::collections::BTreeMap;
@@ -423,7 +426,7 @@ fn pack_all(
     let jobs: Vec<pack::PackJob> = verified.iter().map(|item| pack_job(ws, item)).collect();
     let packed = pack::pack_and_checksum(staging, &jobs, source.epoch)?;
     let mut artifacts = Vec::new();
-    for ((item, job), packed) in verified.iter().zip(&jobs).zip(packed) {
+    for (index, ((item, job), packed)) in verified.iter().zip(&jobs).zip(packed).enumerate() {
         report.step(
             "pack",
             item.triple.as_str(),
@@ -436,6 +439,7 @@ fn pack_all(
         );
         let path = staging.join(&job.archive);
         smoke_archive(sh, host, item, &path, &job.top_dir, staging, report)?;
+        handover::test_pause(&format!("pack:{index}"));
         artifacts.push(artifact(
             item,
             &job.top_dir,
@@ -745,104 +749,6 @@ pub fn write_checksums_and_manifest(
         })?;
     }
     Ok(())
-}
-
-/// `<out>/.staging-<pid>/`: everything is written here first, then renamed into place; removed
-/// on drop, so an error anywhere leaves the out dir as it was. `cargo xtask gather` commits
-/// through it too (issue #4).
-pub struct Staging {
-    pub dir: PathBuf,
-    out_dir: PathBuf,
-    created_out_dir: bool,
-}
-
-impl Staging {
-    pub fn create(out_dir: &Path) -> Result<Staging> {
-        let created_out_dir = !out_dir.exists();
-        std::fs::create_dir_all(out_dir)
-            .with_context(|| format!("creating {}", out_dir.display()))?;
-        let dir = out_dir.join(format!(".staging-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Staging {
-            dir,
-            out_dir: out_dir.to_path_buf(),
-            created_out_dir,
-        })
-    }
-
-    /// Replaces what the previous run wrote with this run's files. A run owns the files its
-    /// manifest lists: SHA256SUMS and the manifest must describe exactly one build of one commit,
-    /// so archives of the previous run are removed even for targets not built this time. Other
-    /// files in the out dir are left alone. Order: the old manifest and sums go first (nothing
-    /// then describes a half-replaced set), archives and their .sha256 next, SHA256SUMS, and the
-    /// manifest last, so its presence means the set is complete. `extra` names other files of
-    /// the staging dir to move (gather's wheels, their .sha256 and install.sh), before SHA256SUMS.
-    pub fn commit(&mut self, manifest: &Manifest, extra: &[String]) -> Result<()> {
-        let out = &self.out_dir;
-        let old_manifest = out.join(manifest::MANIFEST);
-        let old_archives: Vec<String> = if old_manifest.is_file() {
-            Manifest::read(&old_manifest)
-                .map(|m| m.artifacts.into_iter().map(|a| a.archive).collect())
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        for name in [manifest::MANIFEST, checksums::SHA256SUMS] {
-            remove_if_present(&out.join(name))?;
-        }
-        for archive in &old_archives {
-            // Names from a file on disk: keep them inside the out dir.
-            if archive.contains(['/', '\\']) || archive.starts_with('.') {
-                continue;
-            }
-            remove_if_present(&out.join(archive))?;
-            remove_if_present(&out.join(format!("{archive}.sha256")))?;
-        }
-        // install.sh belongs to every run too (issue #6): replaced through `extra`, or removed
-        // when this run wrote none, so that it never installs an older release than the rest.
-        if !extra.iter().any(|name| name == installer::INSTALLER) {
-            remove_if_present(&out.join(installer::INSTALLER))?;
-        }
-        let archives = manifest.artifacts.iter().map(|a| a.archive.clone());
-        let sidecars = manifest
-            .artifacts
-            .iter()
-            .map(|a| format!("{}.sha256", a.archive));
-        let last = [
-            checksums::SHA256SUMS.to_owned(),
-            manifest::MANIFEST.to_owned(),
-        ];
-        for name in archives
-            .chain(sidecars)
-            .chain(extra.iter().cloned())
-            .chain(last)
-        {
-            std::fs::rename(self.dir.join(&name), out.join(&name))
-                .with_context(|| format!("moving {name} into {}", out.display()))?;
-        }
-        self.created_out_dir = false;
-        Ok(())
-    }
-}
-
-fn remove_if_present(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
-            Err(err).with_context(|| format!("removing {}", path.display()))
-        }
-        _ => Ok(()),
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        if self.created_out_dir {
-            // Only removes it if empty: the out dir did not exist before this failed run.
-            let _ = std::fs::remove_dir(&self.out_dir);
-        }
-    }
 }
 
 fn print_summary(report: &Report, manifest: &Manifest, verified: &[Verified], out_dir: &Path) {

@@ -221,6 +221,7 @@ pub fn write_atomically(
     let result = (|| {
         let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
         write(BufWriter::new(&file))?;
+        super::handover::test_pause(&format!("write:{}", name.to_string_lossy()));
         file.sync_all()?;
         std::fs::rename(&tmp, dest)
             .with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))

@@ -1,4 +1,5 @@
-//! Helpers shared by the end-to-end tests on the fixture workspace (dist.rs, gather.rs):
+//! Helpers shared by the end-to-end tests on the fixture workspace (dist.rs, gather.rs,
+//! kill_and_tamper.rs):
 //! copying and committing the fixture, running commands, snapshots of an out dir.
 
 #![allow(dead_code)] // each test file uses its own subset
@@ -95,13 +96,15 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// Runs the xtask without the caller's CARGO_TARGET_DIR, SOURCE_DATE_EPOCH and CARGO_BUILD_TARGET,
+/// unless `cmd` sets them itself.
 pub fn xtask(cmd: &mut Command) -> Run {
-    if !cmd.get_envs().any(|(key, _)| key == "CARGO_TARGET_DIR") {
-        cmd.env_remove("CARGO_TARGET_DIR");
+    for var in ["CARGO_TARGET_DIR", "SOURCE_DATE_EPOCH"] {
+        if !cmd.get_envs().any(|(key, _)| key == var) {
+            cmd.env_remove(var);
+        }
     }
-    let output = run(cmd
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("CARGO_BUILD_TARGET"));
+    let output = run(cmd.env_remove("CARGO_BUILD_TARGET"));
     let r = Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
