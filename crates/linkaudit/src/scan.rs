@@ -171,7 +171,6 @@ fn audit_if_binary(path: &Path) -> Option<ScannedFile> {
 fn open_read_only(path: &Path) -> std::io::Result<File> {
     use std::ffi::{CStr, CString};
     use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::io::{FromRawFd, RawFd};
     let bytes = path.as_os_str().as_bytes();
     // Most paths fit on the stack; musl's malloc is slow enough that one allocation per file shows.
     let mut buffer = [0u8; 512];
@@ -183,20 +182,28 @@ fn open_read_only(path: &Path) -> std::io::Result<File> {
         owned = CString::new(bytes)?;
         &owned
     };
-    // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call; a non-negative
-    // result is a new descriptor that nothing else owns, so `File` may take it.
+    openat(c_path, libc::O_RDONLY | libc::O_NOCTTY).map(File::from)
+}
+
+/// `openat(AT_FDCWD, path, flags | O_CLOEXEC)` as a raw system call, bypassing musl's `open()` and
+/// its `fcntl(F_SETFD)` (see [`open_read_only`]); the kernel honours `O_CLOEXEC` itself.
+#[cfg(target_env = "musl")]
+fn openat(path: &std::ffi::CStr, flags: libc::c_int) -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: `path` is a valid NUL-terminated string that outlives the call; a non-negative
+    // result is a new descriptor that nothing else owns, so `OwnedFd` may take it.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_openat,
             libc::AT_FDCWD,
-            c_path.as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY,
+            path.as_ptr(),
+            flags | libc::O_CLOEXEC,
         )
     };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    Ok(unsafe { File::from_raw_fd(fd as RawFd) })
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
 }
 
 #[cfg(not(target_env = "musl"))]
@@ -215,7 +222,7 @@ fn open_read_only(path: &Path) -> std::io::Result<File> {
 #[cfg(target_env = "musl")]
 mod raw_dir {
     use std::io;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::fd::{AsRawFd, OwnedFd};
     use std::os::unix::ffi::OsStrExt;
     use std::path::{Path, PathBuf};
 
@@ -256,22 +263,10 @@ mod raw_dir {
 
     pub fn read_dir(dir: &Path) -> io::Result<ReadDir> {
         let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes())?;
-        // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call; a
-        // non-negative result is a new descriptor that nothing else owns.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat,
-                libc::AT_FDCWD,
-                c_path.as_ptr(),
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let fd = super::openat(&c_path, libc::O_RDONLY | libc::O_DIRECTORY)?;
         Ok(ReadDir {
             dir: dir.to_path_buf(),
-            fd: unsafe { OwnedFd::from_raw_fd(fd as i32) },
+            fd,
             buffer: Vec::with_capacity(BUFFER_LEN),
             pos: 0,
             done: false,

@@ -10,19 +10,10 @@ use std::path::{Path, PathBuf};
 
 fn real_binaries() -> Vec<(PathBuf, Vec<u8>)> {
     let f = fixtures();
-    [
-        &f.musl_static_pie,
-        &f.gnu_dynamic,
-        &f.gnu_cdylib,
-        &f.aarch64_static,
-        &f.windows_exe,
-        &f.windows_dll,
-        &f.c_static,
-        &f.c_musl_dynamic,
-    ]
-    .into_iter()
-    .map(|path| (path.clone(), std::fs::read(path).expect("read a fixture")))
-    .collect()
+    f.all()
+        .into_iter()
+        .map(|path| (path.clone(), std::fs::read(path).expect("read a fixture")))
+        .collect()
 }
 
 /// The magic numbers `object` dispatches on, so random inputs reach every parser.

@@ -14,19 +14,7 @@ fn build_tree(name: &str) -> (PathBuf, Vec<PathBuf>) {
     let _ = std::fs::remove_dir_all(&root);
     let f = fixtures();
     let mut binaries = Vec::new();
-    for (i, source) in [
-        &f.musl_static_pie,
-        &f.gnu_dynamic,
-        &f.gnu_cdylib,
-        &f.aarch64_static,
-        &f.windows_exe,
-        &f.windows_dll,
-        &f.c_static,
-        &f.c_musl_dynamic,
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (i, source) in f.all().into_iter().enumerate() {
         let dir = root.join(format!("level{}/sub{}", i % 3, i));
         std::fs::create_dir_all(&dir).unwrap();
         let dest = dir.join(source.file_name().unwrap());

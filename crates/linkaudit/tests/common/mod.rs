@@ -26,6 +26,22 @@ pub struct Fixtures {
     pub c_musl_dynamic: PathBuf,
 }
 
+impl Fixtures {
+    /// Every fixture binary, for tests that go over all of them.
+    pub fn all(&self) -> [&PathBuf; 8] {
+        [
+            &self.musl_static_pie,
+            &self.gnu_dynamic,
+            &self.gnu_cdylib,
+            &self.aarch64_static,
+            &self.windows_exe,
+            &self.windows_dll,
+            &self.c_static,
+            &self.c_musl_dynamic,
+        ]
+    }
+}
+
 pub fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
