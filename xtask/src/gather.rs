@@ -464,6 +464,11 @@ fn check_agreement(ws: &Workspace, head: Option<&str>, parts: &[Part], problems:
                 p.source_date_epoch.to_string(),
             ),
             ("glibc floor", m.glibc_floor.clone(), p.glibc_floor.clone()),
+            (
+                "macOS floor",
+                m.macos_floor.clone().unwrap_or_else(none),
+                p.macos_floor.clone().unwrap_or_else(none),
+            ),
         ];
         for (what, a, b) in fields {
             if a != b {
@@ -563,6 +568,7 @@ fn merged_manifest(
         source_date_epoch: first.source_date_epoch,
         rustc,
         glibc_floor: first.glibc_floor.clone(),
+        macos_floor: first.macos_floor.clone(),
         artifacts,
     }
 }

@@ -4,7 +4,7 @@
 //! `BuildMethod`, the same code that tells `cargo xtask dist` what it can build here.
 
 use crate::dist::config::Workspace;
-use crate::dist::target::BuildMethod;
+use crate::dist::target::{BuildMethod, TargetTriple};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use xshell::Shell;
@@ -28,7 +28,7 @@ pub struct Entry {
 pub fn run() -> Result<()> {
     let sh = Shell::new().context("starting a shell")?;
     let ws = Workspace::load(&sh)?;
-    let matrix = matrix(&ws.targets)?;
+    let matrix = matrix(&ws.targets, &ws.build_on_macos)?;
     // Only the JSON goes to stdout: the workflow writes it into $GITHUB_OUTPUT as one line.
     println!(
         "{}",
@@ -37,11 +37,15 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-pub fn matrix(targets: &[crate::dist::target::TargetTriple]) -> Result<Matrix> {
+/// `build_on_macos`: the Apple targets built on the macOS runner; the others build on Linux.
+pub fn matrix(targets: &[TargetTriple], build_on_macos: &[TargetTriple]) -> Result<Matrix> {
     let include = targets
         .iter()
         .map(|triple| {
-            let method = BuildMethod::for_target(triple)?;
+            let method = match BuildMethod::for_target(triple)? {
+                _ if build_on_macos.contains(triple) => BuildMethod::Apple,
+                method => method,
+            };
             Ok(Entry {
                 target: triple.to_string(),
                 runner: method.runner(),
@@ -68,7 +72,7 @@ mod tests {
         .iter()
         .map(|t| TargetTriple::parse(t).unwrap())
         .collect();
-        let json = serde_json::to_string(&matrix(&triples).unwrap()).unwrap();
+        let json = serde_json::to_string(&matrix(&triples, &triples[2..]).unwrap()).unwrap();
         assert_eq!(
             json,
             r#"{"include":[{"target":"aarch64-unknown-linux-musl","runner":"ubuntu-24.04","build":"cargo-zigbuild"},{"target":"aarch64-pc-windows-msvc","runner":"windows-2022","build":"msvc"},{"target":"x86_64-apple-darwin","runner":"macos-14","build":"cargo"}]}"#
@@ -76,9 +80,19 @@ mod tests {
     }
 
     #[test]
+    fn apple_targets_build_on_linux_through_zig_unless_listed_for_the_macos_runner() {
+        let mac = [TargetTriple::parse("aarch64-apple-darwin").unwrap()];
+        let json = serde_json::to_string(&matrix(&mac, &[]).unwrap()).unwrap();
+        assert_eq!(
+            json,
+            r#"{"include":[{"target":"aarch64-apple-darwin","runner":"ubuntu-24.04","build":"cargo-zigbuild"}]}"#
+        );
+    }
+
+    #[test]
     fn a_target_nothing_builds_is_an_error_naming_it() {
         let wasm = [TargetTriple::parse("wasm32-unknown-unknown").unwrap()];
-        let err = format!("{:#}", matrix(&wasm).unwrap_err());
+        let err = format!("{:#}", matrix(&wasm, &[]).unwrap_err());
         assert!(err.contains("wasm32-unknown-unknown"), "{err}");
     }
 }

@@ -27,12 +27,15 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const LOCAL_TARGETS: [&str; 5] = [
+const LOCAL_TARGETS: [&str; 7] = [
     "x86_64-unknown-linux-gnu",
     "aarch64-unknown-linux-gnu",
     "x86_64-unknown-linux-musl",
     "aarch64-unknown-linux-musl",
     "x86_64-pc-windows-gnu",
+    // Through cargo-zigbuild without Apple's SDK, at the fixture's macos-floor 11.0.
+    "x86_64-apple-darwin",
+    "aarch64-apple-darwin",
 ];
 
 /// A PATH like a fresh machine's: everything in the system's bin directories, cargo, rustc,
@@ -135,9 +138,24 @@ fn dist_end_to_end() {
         &["dist", "--target", "x86_64-pc-windows-msvc"],
         "cargo-xwin",
     );
-    bad(&["dist", "--target", "aarch64-apple-darwin"], "macos-14");
     let manifest_path = a.join("Cargo.toml");
     let good_manifest = std::fs::read_to_string(&manifest_path).unwrap();
+    // An Apple target listed in build-on-macos builds on the macOS runner only.
+    std::fs::write(
+        &manifest_path,
+        good_manifest.replace(
+            "macos-floor = \"11.0\"",
+            "macos-floor = \"11.0\"\nbuild-on-macos = [\"aarch64-apple-darwin\"]",
+        ),
+    )
+    .unwrap();
+    bad(&["dist", "--target", "aarch64-apple-darwin"], "macos-14");
+    std::fs::write(
+        &manifest_path,
+        good_manifest.replace("macos-floor = \"11.0\"", "macos-floor = \"eleven\""),
+    )
+    .unwrap();
+    bad(&["dist"], "macos-floor");
     std::fs::write(
         &manifest_path,
         good_manifest.replace("glibc-floor = \"2.17\"", "glibc-floor = 2.17"),
@@ -254,7 +272,7 @@ fn dist_end_to_end() {
     assert_eq!(second.code, 0);
     let json: serde_json::Value =
         serde_json::from_str(&second.stdout).expect("--json prints the manifest");
-    assert_eq!(json["artifacts"].as_array().unwrap().len(), 5);
+    assert_eq!(json["artifacts"].as_array().unwrap().len(), 7);
     let dist_b = b.join("dist");
     // The binaries first, so that a difference says whether the build or the packing leaked.
     for target in LOCAL_TARGETS {
@@ -340,8 +358,12 @@ fn check_report(r: &Run) {
     ]));
     assert!(has_line(&[
         "aarch64-apple-darwin",
-        "skip: needs Apple's linker",
-        "macos-14"
+        "build with cargo zigbuild"
+    ]));
+    assert!(has_line(&[
+        "build",
+        "aarch64-apple-darwin",
+        "MACOSX_DEPLOYMENT_TARGET=11.0"
     ]));
     for target in LOCAL_TARGETS {
         for step in ["build", "verify", "pack", "smoke"] {
@@ -508,9 +530,19 @@ fn check_dist(dist: &Path, ws: &Path) {
         };
         let binary = unpacked.join(format!("fixture-cli-{target}/fixture-cli{exe}"));
         let audit = linkaudit::audit_path(&binary).unwrap();
-        let policy =
-            linkaudit::Policy::for_target(target, linkaudit::GlibcVersion::new(2, 17)).unwrap();
+        let mut floors = linkaudit::Floors::with_glibc(linkaudit::GlibcVersion::new(2, 17));
+        floors.macos = Some(linkaudit::OsVersion::new(11, 0));
+        let policy = linkaudit::Policy::for_target(target, &floors);
+        assert!(!policy.is_empty(), "{target}");
         assert_eq!(policy.check(&audit), vec![], "{target}");
+        if target.contains("apple") {
+            // The fixture's macos-floor reached the link (zig alone would stamp 15.0).
+            let os = audit.os_floor.as_ref().unwrap();
+            assert_eq!(
+                (os.platform.as_str(), os.min.to_string().as_str()),
+                ("macos", "11.0")
+            );
+        }
         if target.contains("musl") {
             assert!(
                 audit.interpreter.is_none() && audit.needed.is_empty(),
@@ -533,6 +565,7 @@ fn check_dist(dist: &Path, ws: &Path) {
     assert_eq!(manifest["source_date_epoch"], EPOCH);
     assert!(manifest["rustc"].as_str().unwrap().starts_with("rustc "));
     assert_eq!(manifest["glibc_floor"], "2.17");
+    assert_eq!(manifest["macos_floor"], "11.0");
     let artifacts = manifest["artifacts"].as_array().unwrap();
     let archives: Vec<&str> = artifacts
         .iter()
@@ -553,12 +586,22 @@ fn check_dist(dist: &Path, ws: &Path) {
         );
         assert_eq!(artifact["package"], "fixture-cli");
         assert_eq!(artifact["version"], "0.1.0");
-        let policy = match artifact["target"].as_str().unwrap() {
-            t if t.contains("musl") => "static",
-            t if t.contains("windows") => "crt-static",
-            _ => "glibc:2.17",
+        let (policy, floor) = match artifact["target"].as_str().unwrap() {
+            t if t.contains("musl") => ("static", None),
+            t if t.contains("windows") => ("crt-static+windows:10.0", Some("windows")),
+            t if t.contains("apple") => ("macos:11.0", Some("macos 11.0")),
+            _ => ("glibc:2.17", Some("glibc 2.")),
         };
         assert_eq!(artifact["policy"], policy);
+        // The measured floor, next to the verdict.
+        let measured = artifact["binaries"][0]["floor"].as_str();
+        match floor {
+            None => assert_eq!(measured, None, "{name}"),
+            Some(prefix) => assert!(
+                measured.unwrap().starts_with(prefix),
+                "{name}: {measured:?}"
+            ),
+        }
         assert_eq!(artifact["binaries"][0]["verdict"], "pass");
         assert_eq!(artifact["binaries"][0]["name"], "fixture-cli");
     }

@@ -5,6 +5,7 @@ use crate::AuditError;
 use object::elf;
 use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader};
 use object::read::StringTable;
+use std::collections::BTreeMap;
 
 /// What the dynamic table says, read from the `PT_DYNAMIC` segment so that binaries without
 /// section headers are classified too.
@@ -54,7 +55,31 @@ pub(crate) fn audit<Elf: FileHeader<Endian = object::Endianness>>(
         .glibc_versions()
         .filter_map(|(_, version)| GlibcVersion::from_symbol_version(version))
         .max();
+    audit.version_floors = version_floors(&audit.symbol_versions);
     Ok(audit)
+}
+
+/// The highest numbered version per family (`GLIBC`, `GLIBCXX`, `CXXABI`, `GCC`...), over every
+/// library that is asked for it; names without a number (`GLIBC_PRIVATE`) are no floor.
+fn version_floors(needs: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, String> {
+    let mut floors: BTreeMap<String, (Vec<u64>, &str)> = BTreeMap::new();
+    for version in needs.values().flatten() {
+        let (family, numbers, private) = version_order(version);
+        if !private.is_empty() {
+            continue;
+        }
+        match floors.get_mut(&family) {
+            Some((highest, name)) if *highest < numbers => (*highest, *name) = (numbers, version),
+            Some(_) => {}
+            None => {
+                floors.insert(family, (numbers, version));
+            }
+        }
+    }
+    floors
+        .into_iter()
+        .map(|(family, (_, name))| (family, name.to_owned()))
+        .collect()
 }
 
 /// Static-pie is `ET_DYN` with `PT_DYNAMIC` but no `PT_INTERP` and no `DT_NEEDED`. A shared library
@@ -166,8 +191,8 @@ fn read_version_needs<Elf: FileHeader>(
     header: &Elf,
     endian: Elf::Endian,
     data: &[u8],
-) -> Result<std::collections::BTreeMap<String, Vec<String>>, AuditError> {
-    let mut needs = std::collections::BTreeMap::new();
+) -> Result<BTreeMap<String, Vec<String>>, AuditError> {
+    let mut needs = BTreeMap::new();
     let sections = header.sections(endian, data)?;
     for section in sections.iter() {
         let Some((mut verneeds, link)) = section.gnu_verneed(endian, data)? else {

@@ -97,17 +97,23 @@ impl fmt::Display for Format {
     }
 }
 
-/// A glibc version such as `2.17`, ordered numerically (2.9 < 2.17).
+/// A version such as glibc `2.17`, macOS `11.0` or Windows `6.0`, ordered numerically
+/// (2.9 < 2.17).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct GlibcVersion {
+pub struct Version {
     pub major: u32,
     pub minor: u32,
     pub patch: u32,
 }
 
-impl GlibcVersion {
+/// A glibc version (`GLIBC_2.17` needs glibc 2.17).
+pub type GlibcVersion = Version;
+/// An operating system version: macOS `11.0`, Windows `10.0` (Windows 10), `6.0` (Vista).
+pub type OsVersion = Version;
+
+impl Version {
     pub const fn new(major: u32, minor: u32) -> Self {
-        GlibcVersion {
+        Version {
             major,
             minor,
             patch: 0,
@@ -121,12 +127,12 @@ impl GlibcVersion {
     }
 }
 
-impl FromStr for GlibcVersion {
+impl FromStr for Version {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
         let bad = || {
-            format!("`{text}` is not a glibc version: write it as MAJOR.MINOR, for example 2.17")
+            format!("`{text}` is not a version: write it as MAJOR.MINOR, for example 2.17 or 11.0")
         };
         let mut parts = text.split('.');
         let mut next = |required: bool| -> Result<u32, String> {
@@ -138,7 +144,7 @@ impl FromStr for GlibcVersion {
                 _ => Err(bad()),
             }
         };
-        let version = GlibcVersion {
+        let version = Version {
             major: next(true)?,
             minor: next(true)?,
             patch: next(false)?,
@@ -150,7 +156,7 @@ impl FromStr for GlibcVersion {
     }
 }
 
-impl fmt::Display for GlibcVersion {
+impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.major, self.minor)?;
         if self.patch != 0 {
@@ -160,9 +166,39 @@ impl fmt::Display for GlibcVersion {
     }
 }
 
-impl Serialize for GlibcVersion {
+impl Serialize for Version {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
+    }
+}
+
+/// The oldest operating system a Mach-O or PE file declares it starts on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OsFloor {
+    /// `macos`, `ios`, `maccatalyst`... (Mach-O `LC_BUILD_VERSION` platform) or `windows`.
+    pub platform: String,
+    /// Mach-O: `minos` of `LC_BUILD_VERSION` (or `LC_VERSION_MIN_*` in older files).
+    /// PE: the optional header's `MajorOperatingSystemVersion.MinorOperatingSystemVersion`.
+    pub min: OsVersion,
+    /// Mach-O: the SDK the file was linked against.
+    pub sdk: Option<OsVersion>,
+    /// PE: the subsystem (`console`, `gui`, `native`, `efi`...).
+    pub subsystem: Option<String>,
+    /// PE: `MajorSubsystemVersion.MinorSubsystemVersion`; Windows refuses to start an image whose
+    /// subsystem version is above its own.
+    pub subsystem_version: Option<OsVersion>,
+}
+
+impl OsFloor {
+    /// The version the file needs: the higher of the OS and subsystem versions.
+    pub fn required(&self) -> OsVersion {
+        self.subsystem_version.map_or(self.min, |v| v.max(self.min))
+    }
+}
+
+impl fmt::Display for OsFloor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.platform, self.required())
     }
 }
 
@@ -186,8 +222,22 @@ pub struct Audit {
     pub symbol_versions: BTreeMap<String, Vec<String>>,
     /// The highest `GLIBC_x.y` required: the oldest glibc the file can start on.
     pub glibc_floor: Option<GlibcVersion>,
+    /// ELF: the highest version needed per versioned library family, such as
+    /// `GLIBC -> GLIBC_2.34`, `GLIBCXX -> GLIBCXX_3.4.29`, `CXXABI -> CXXABI_1.3.13`,
+    /// `GCC -> GCC_4.2.0`. A `GLIBC_` grep misses the libstdc++ floors (mise #13295).
+    pub version_floors: BTreeMap<String, String>,
     /// PE only: the C runtime DLLs imported (vcruntime*, msvcp*, ucrtbase*, api-ms-win-crt-*).
     pub crt_dlls: Vec<String>,
+    /// Mach-O `LC_LOAD_WEAK_DYLIB` entries (also in `needed`): the file starts without them.
+    pub weak: Vec<String>,
+    /// Mach-O `LC_REEXPORT_DYLIB` entries (also in `needed`).
+    pub reexport: Vec<String>,
+    /// Mach-O and PE: the oldest OS version the file declares it runs on. For a universal binary,
+    /// the slice with the highest minimum.
+    pub os_floor: Option<OsFloor>,
+    /// Mach-O universal binaries: the audit of each slice, in file order. The fields above are
+    /// the first slice's (`arch` lists every slice, `os_floor` is the highest).
+    pub slices: Vec<Audit>,
 }
 
 impl Audit {
@@ -203,7 +253,12 @@ impl Audit {
             runpath: Vec::new(),
             symbol_versions: BTreeMap::new(),
             glibc_floor: None,
+            version_floors: BTreeMap::new(),
             crt_dlls: Vec::new(),
+            weak: Vec::new(),
+            reexport: Vec::new(),
+            os_floor: None,
+            slices: Vec::new(),
         }
     }
 
@@ -223,6 +278,36 @@ impl Audit {
             .iter()
             .flat_map(|(lib, versions)| versions.iter().map(move |v| (lib.as_str(), v.as_str())))
             .filter(|(_, v)| v.starts_with("GLIBC_"))
+    }
+
+    /// The audits a Mach-O policy checks: each slice of a universal binary, or the file itself.
+    pub fn thin_files(&self) -> &[Audit] {
+        if self.slices.is_empty() {
+            std::slice::from_ref(self)
+        } else {
+            &self.slices
+        }
+    }
+
+    /// The floors in one phrase for tables and logs: `glibc 2.34, GLIBCXX 3.4.29`,
+    /// `macos 11.0`, `windows 6.0`; `None` when the file declares none.
+    pub fn floor_summary(&self) -> Option<String> {
+        if let Some(floor) = &self.os_floor {
+            return Some(floor.to_string());
+        }
+        let parts: Vec<String> = self
+            .version_floors
+            .iter()
+            .map(|(family, version)| {
+                let number = version.strip_prefix(family.as_str()).unwrap_or(version);
+                format!(
+                    "{} {}",
+                    family.to_ascii_lowercase(),
+                    number.trim_start_matches('_')
+                )
+            })
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
     }
 }
 

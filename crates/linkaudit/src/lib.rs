@@ -20,8 +20,10 @@ pub mod scan;
 #[cfg(feature = "verify")]
 pub mod verify;
 
-pub use facts::{Audit, Format, GlibcVersion, Kind};
-pub use policy::{Policy, Violation};
+pub use facts::{Audit, Format, GlibcVersion, Kind, OsFloor, OsVersion, Version};
+pub use policy::{
+    default_macos_floor, is_windows_system_dll, Floors, Policies, Policy, Violation, WINDOWS_FLOOR,
+};
 
 use std::fmt;
 use std::path::Path;
@@ -62,7 +64,14 @@ impl From<object::read::Error> for AuditError {
 /// Audits a binary held in memory. Never panics, whatever the bytes.
 pub fn audit_bytes(data: &[u8]) -> Result<Audit, AuditError> {
     use object::FileKind;
-    match FileKind::parse(data).map_err(|_| AuditError::NotABinary)? {
+    let kind = FileKind::parse(data).map_err(|_| {
+        if has_pe_signature(data) {
+            AuditError::Malformed("PE optional header truncated or of unknown kind".into())
+        } else {
+            AuditError::NotABinary
+        }
+    })?;
+    match kind {
         FileKind::Elf32 => elf::audit::<object::elf::FileHeader32<object::Endianness>>(data),
         FileKind::Elf64 => elf::audit::<object::elf::FileHeader64<object::Endianness>>(data),
         FileKind::Pe32 => pe::audit::<object::pe::ImageNtHeaders32>(data),
@@ -73,6 +82,18 @@ pub fn audit_bytes(data: &[u8]) -> Result<Audit, AuditError> {
         FileKind::MachOFat64 => macho::audit_fat::<object::macho::FatArch64>(data),
         _ => Err(AuditError::NotABinary),
     }
+}
+
+/// An `MZ` header whose `e_lfanew` points at `PE\0\0`: a PE file, even when `object` cannot
+/// tell which kind because the optional header that follows is cut short.
+fn has_pe_signature(data: &[u8]) -> bool {
+    let lfanew = data
+        .get(0x3c..0x40)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    data.starts_with(b"MZ")
+        && lfanew
+            .and_then(|at| data.get(at..at.checked_add(4)?))
+            .is_some_and(|signature| signature == b"PE\0\0")
 }
 
 /// Audits the file at `path`, mapped into memory rather than read whole.
@@ -103,6 +124,15 @@ pub fn audit_file(file: &std::fs::File) -> Result<Audit, AuditError> {
     // which is the accepted trade-off of every mmap-based scanner (scanelf does the same).
     let map = unsafe { memmap2::Mmap::map(file) }.map_err(AuditError::Io)?;
     audit_bytes(&map)
+}
+
+/// For [`Policy::check_beside`] on a file on disk: whether a library of that name sits in the
+/// same directory as `binary`. Asked only for a library the OS does not provide.
+pub fn shipped_beside(binary: &Path) -> impl Fn(&str) -> bool + '_ {
+    move |name: &str| {
+        let dir = binary.parent().unwrap_or(Path::new("."));
+        !name.contains('/') && dir.join(name).is_file()
+    }
 }
 
 /// How many leading bytes [`looks_like_binary`] needs to decide.

@@ -1,9 +1,10 @@
-//! PE: imported and delay-loaded DLLs, and which of them are a C runtime.
+//! PE: imported and delay-loaded DLLs, which of them are a C runtime, and the Windows version the
+//! optional header asks for.
 
-use crate::facts::{arch_name, lossy, Audit, Format, Kind};
+use crate::facts::{arch_name, lossy, Audit, Format, Kind, OsFloor, OsVersion};
 use crate::AuditError;
 use object::pe;
-use object::read::pe::{ImageNtHeaders, PeFile};
+use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile};
 use object::Object;
 
 pub(crate) fn audit<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Audit, AuditError> {
@@ -23,6 +24,7 @@ pub(crate) fn audit<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Audit, AuditError
         Kind::Other
     };
     let mut audit = Audit::new(Format::Pe, arch_name(file.architecture()), kind);
+    audit.os_floor = Some(os_floor(file.nt_headers().optional_header()));
 
     if let Some(table) = file.import_table()? {
         let mut descriptors = table.descriptors()?;
@@ -48,6 +50,35 @@ pub(crate) fn audit<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Audit, AuditError
         .cloned()
         .collect();
     Ok(audit)
+}
+
+/// The OS and subsystem versions of the optional header. MSVC's link.exe writes 6.0 (Vista) for
+/// x86_64 by default: ruff 0.17.6's `ruff.exe` says OS 6.0, subsystem 6.0.
+fn os_floor(header: &impl ImageOptionalHeader) -> OsFloor {
+    let version = |major: u16, minor: u16| OsVersion::new(major.into(), minor.into());
+    let subsystem = match header.subsystem() {
+        pe::IMAGE_SUBSYSTEM_WINDOWS_CUI => "console".to_owned(),
+        pe::IMAGE_SUBSYSTEM_WINDOWS_GUI => "gui".to_owned(),
+        pe::IMAGE_SUBSYSTEM_NATIVE => "native".to_owned(),
+        pe::IMAGE_SUBSYSTEM_EFI_APPLICATION
+        | pe::IMAGE_SUBSYSTEM_EFI_BOOT_SERVICE_DRIVER
+        | pe::IMAGE_SUBSYSTEM_EFI_RUNTIME_DRIVER
+        | pe::IMAGE_SUBSYSTEM_EFI_ROM => "efi".to_owned(),
+        other => format!("subsystem-{}", other.0),
+    };
+    OsFloor {
+        platform: "windows".into(),
+        min: version(
+            header.major_operating_system_version(),
+            header.minor_operating_system_version(),
+        ),
+        sdk: None,
+        subsystem: Some(subsystem),
+        subsystem_version: Some(version(
+            header.major_subsystem_version(),
+            header.minor_subsystem_version(),
+        )),
+    }
 }
 
 /// The DLLs of the Visual C++ redistributable and the universal CRT. Names are compared

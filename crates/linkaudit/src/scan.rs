@@ -3,7 +3,9 @@
 //! Most files under `/usr/lib` are not binaries (Python modules, locale data, headers), so each file
 //! is first judged by its magic bytes, read with one small `read`; only binaries are mapped and parsed.
 
-use crate::{audit_file, looks_like_binary, Audit, AuditError, Format, GlibcVersion, Kind, Policy};
+use crate::{
+    audit_file, looks_like_binary, Audit, AuditError, Format, GlibcVersion, Kind, Policies,
+};
 use crate::{Violation, MAGIC_LEN};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -398,7 +400,7 @@ impl Summary {
     pub fn new(
         files: &[ScannedFile],
         glibc_above: Option<GlibcVersion>,
-        policy: Option<Policy>,
+        policy: Option<&Policies>,
     ) -> Self {
         let mut summary = Summary {
             glibc_above,
@@ -422,7 +424,7 @@ impl Summary {
                 }
             }
             if let Some(policy) = policy {
-                let violations = policy.check(audit);
+                let violations = policy.check_beside(audit, &crate::shipped_beside(&file.path));
                 if !violations.is_empty() {
                     summary.failing_policy.push((file.path.clone(), violations));
                 }

@@ -6,7 +6,9 @@
 //! entry that would unpack outside its directory, or a binary that needs a newer glibc than the
 //! release promises never reaches users.
 
-use crate::{audit_bytes, looks_like_binary, GlibcVersion, Policy, MAGIC_LEN};
+use crate::{
+    audit_bytes, looks_like_binary, Audit, Floors, GlibcVersion, Policies, Policy, MAGIC_LEN,
+};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -81,7 +83,7 @@ pub fn verify_dir(dir: &Path) -> Result<Report, NotVerifiable> {
         std::fs::read_to_string(dir.join(name))
             .map_err(|err| not_verifiable(format!("cannot read {name} ({err})")))
     };
-    let (glibc_floor, artifacts) = parse_manifest(&read(MANIFEST)?).map_err(|err| {
+    let (floors, artifacts) = parse_manifest(&read(MANIFEST)?).map_err(|err| {
         not_verifiable(format!(
             "{MANIFEST} is not a release manifest ({err}); write it again with `cargo xtask dist`"
         ))
@@ -157,7 +159,9 @@ pub fn verify_dir(dir: &Path) -> Result<Report, NotVerifiable> {
         if artifact.is_none() && !archive.ends_with(".whl") {
             fail(archive, format!("archive not described in {MANIFEST}"));
         }
-        let policy = artifact.and_then(|a| Policy::for_target(&a.target, glibc_floor));
+        let policy = artifact.map_or_else(Policies::default, |a| {
+            Policy::for_target(&a.target, &floors)
+        });
         // Release archives hold one top directory named after them; wheels have none.
         let top_dir = (!archive.ends_with(".whl")).then(|| archive_stem(archive).to_owned());
         let mut inspector = Inspector {
@@ -165,6 +169,7 @@ pub fn verify_dir(dir: &Path) -> Result<Report, NotVerifiable> {
             top_dir: top_dir.as_deref(),
             policy,
             entries: BTreeSet::new(),
+            audited: Vec::new(),
             binaries: 0,
             fail: &mut fail,
         };
@@ -177,6 +182,7 @@ pub fn verify_dir(dir: &Path) -> Result<Report, NotVerifiable> {
             (inspector.fail)(archive, format!("cannot read the archive ({err})"));
             continue;
         }
+        inspector.check_policies();
         report.binaries += inspector.binaries;
         let entries = std::mem::take(&mut inspector.entries);
         for path in artifact.iter().flat_map(|a| &a.binary_paths) {
@@ -347,13 +353,16 @@ fn check_sidecar(
     }
 }
 
-fn parse_manifest(text: &str) -> Result<(GlibcVersion, Vec<Artifact>), String> {
+fn parse_manifest(text: &str) -> Result<(Floors, Vec<Artifact>), String> {
     let json: serde_json::Value = serde_json::from_str(text).map_err(|err| err.to_string())?;
-    let glibc_floor = match json.get("glibc_floor") {
-        None | Some(serde_json::Value::Null) => DEFAULT_GLIBC_FLOOR,
-        Some(serde_json::Value::String(floor)) => floor.parse()?,
-        Some(other) => return Err(format!("glibc_floor is {other}, not a string")),
+    let floor = |key: &str| match json.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(floor)) => floor.parse().map(Some),
+        Some(other) => Err(format!("{key} is {other}, not a string")),
     };
+    let mut floors = Floors::with_glibc(floor("glibc_floor")?.unwrap_or(DEFAULT_GLIBC_FLOOR));
+    // Absent (older manifests): each Apple target keeps Rust's default floor.
+    floors.macos = floor("macos_floor")?;
     let artifacts = json
         .get("artifacts")
         .and_then(|a| a.as_array())
@@ -386,16 +395,19 @@ fn parse_manifest(text: &str) -> Result<(GlibcVersion, Vec<Artifact>), String> {
             })
         })
         .collect::<Result<_, String>>()?;
-    Ok((glibc_floor, artifacts))
+    Ok((floors, artifacts))
 }
 
 /// Walks the entries of one archive, failing unsafe ones and auditing the binaries.
 struct Inspector<'a, F: FnMut(&str, String)> {
     archive: &'a str,
     top_dir: Option<&'a str>,
-    policy: Option<Policy>,
+    policy: Policies,
     /// The paths of the regular files seen, to match the manifest's `binaries` against.
     entries: BTreeSet<String>,
+    /// The binaries audited, checked once every entry is known: a dylib or DLL shipped later in
+    /// the archive counts as shipped beside them.
+    audited: Vec<(String, Audit)>,
     binaries: usize,
     fail: &'a mut F,
 }
@@ -518,13 +530,23 @@ impl<F: FnMut(&str, String)> Inspector<'_, F> {
         let entry = format!("{}!{name}", self.archive);
         match audit_bytes(&data) {
             Err(err) => (self.fail)(&entry, format!("cannot audit this binary: {err}")),
-            Ok(audit) => {
-                for violation in self.policy.iter().flat_map(|policy| policy.check(&audit)) {
-                    (self.fail)(&entry, format!("fails its target's policy: {violation}"));
-                }
-            }
+            Ok(audit) => self.audited.push((entry, audit)),
         }
         Ok(())
+    }
+
+    fn check_policies(&mut self) {
+        let shipped: BTreeSet<String> = self
+            .entries
+            .iter()
+            .map(|path| path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase())
+            .collect();
+        let is_shipped = |name: &str| shipped.contains(&name.to_ascii_lowercase());
+        for (entry, audit) in std::mem::take(&mut self.audited) {
+            for violation in self.policy.check_beside(&audit, &is_shipped) {
+                (self.fail)(&entry, format!("fails its target's policy: {violation}"));
+            }
+        }
     }
 }
 

@@ -186,7 +186,12 @@ fn json_has_every_documented_key_in_order() {
             "runpath",
             "symbol_versions",
             "glibc_floor",
+            "version_floors",
             "crt_dlls",
+            "weak",
+            "reexport",
+            "os_floor",
+            "slices",
             "policy",
             "verdict",
             "violations"
@@ -194,6 +199,12 @@ fn json_has_every_documented_key_in_order() {
     );
     assert_eq!(json["verdict"], "fail");
     assert_eq!(json["policy"], "static");
+    // The highest version per family: the GLIBC_ one is the glibc floor.
+    assert_eq!(
+        json["version_floors"]["GLIBC"],
+        format!("GLIBC_{}", json["glibc_floor"].as_str().unwrap())
+    );
+    assert_eq!(json["os_floor"], serde_json::Value::Null);
     let violation = &json["violations"][0];
     assert_eq!(violation["policy"], "static");
     assert_eq!(violation["culprit"], "/lib64/ld-linux-x86-64.so.2");

@@ -3,18 +3,32 @@
 
 mod common;
 
-use common::{fixtures, linkaudit, stderr};
+use common::{fixtures, linkaudit, stderr, wheel_binary};
 use linkaudit::audit_bytes;
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 
+/// The fixtures built here, and two small third-party files from pinned wheels: a universal
+/// Mach-O (fat header, two slices with LC_BUILD_VERSION) and an MSVC PE.
 fn real_binaries() -> Vec<(PathBuf, Vec<u8>)> {
     let f = fixtures();
+    let wheels = [
+        "markupsafe-speedups-universal2.so",
+        "markupsafe-speedups-win_amd64.pyd",
+    ];
     f.all()
         .into_iter()
-        .map(|path| (path.clone(), std::fs::read(path).expect("read a fixture")))
+        .cloned()
+        .chain(wheels.map(wheel_binary))
+        .map(|path| {
+            let data = std::fs::read(&path).expect("read a real binary");
+            (path, data)
+        })
         .collect()
 }
+
+/// How many files [`real_binaries`] returns.
+const REAL_BINARIES: usize = 10;
 
 /// The magic numbers `object` dispatches on, so random inputs reach every parser.
 const MAGICS: &[&[u8]] = &[
@@ -76,7 +90,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn truncated_real_binaries_never_panic(which in 0usize..8, cut in any::<prop::sample::Index>()) {
+    fn truncated_real_binaries_never_panic(which in 0usize..REAL_BINARIES, cut in any::<prop::sample::Index>()) {
         let binaries = real_binaries();
         let (_, data) = &binaries[which];
         let _ = audit_bytes(&data[..cut.index(data.len())]);
@@ -84,7 +98,7 @@ proptest! {
 
     #[test]
     fn corrupted_real_binaries_never_panic(
-        which in 0usize..8,
+        which in 0usize..REAL_BINARIES,
         flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..16),
     ) {
         let binaries = real_binaries();
@@ -112,7 +126,7 @@ proptest! {
 
     #[test]
     fn cli_exits_2_with_one_line_on_truncated_binaries(
-        which in 0usize..8,
+        which in 0usize..REAL_BINARIES,
         cut in any::<prop::sample::Index>(),
     ) {
         let binaries = real_binaries();
@@ -148,4 +162,54 @@ fn cli_exits_2_on_headers_cut_short() {
             assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
         }
     }
+}
+
+/// Writes `data` to a scratch file and runs the CLI on it: exit 2 and one line on stderr that
+/// names the file and contains `problem`.
+fn assert_one_line_error(name: &str, data: &[u8], problem: &str) {
+    let file = scratch(name);
+    std::fs::write(&file, data).unwrap();
+    let output = linkaudit(&[&file]);
+    let errors = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{name}: {errors}");
+    assert_eq!(errors.lines().count(), 1, "{errors}");
+    assert!(
+        errors.starts_with(&format!(
+            "linkaudit: {}: malformed binary (",
+            file.display()
+        )),
+        "{errors}"
+    );
+    assert!(errors.contains(problem), "{name}: {errors}");
+    assert!(!errors.contains("panicked"), "{errors}");
+}
+
+fn be32(data: &[u8], at: usize) -> usize {
+    u32::from_be_bytes(data[at..at + 4].try_into().unwrap()) as usize
+}
+
+#[test]
+fn broken_load_commands_slice_tables_and_optional_headers_exit_2_naming_the_problem() {
+    let fat = std::fs::read(wheel_binary("markupsafe-speedups-universal2.so")).unwrap();
+    // The fat header is big-endian: magic, count, then 20 bytes per slice (cputype, subtype,
+    // offset, size, align). Slice 1 moved past the end of the file:
+    let mut bad_table = fat.clone();
+    bad_table[8 + 20 + 8..8 + 20 + 12].copy_from_slice(&u32::MAX.to_be_bytes());
+    assert_one_line_error("bad-slice-table", &bad_table, "universal binary slice 1");
+    // The first load command of slice 0 claims to run far past the load command area:
+    let slice0 = be32(&fat, 8 + 8);
+    let mut bad_command = fat.clone();
+    let cmdsize = slice0 + 32 + 4;
+    bad_command[cmdsize..cmdsize + 4].copy_from_slice(&0x00ff_fff0u32.to_le_bytes());
+    assert_one_line_error("bad-load-command", &bad_command, "universal binary slice 0");
+    // The thin slice alone, cut in the middle of its load commands:
+    let size = be32(&fat, 8 + 12);
+    let thin = &fat[slice0..slice0 + size];
+    assert!(audit_bytes(thin).is_ok());
+    assert_one_line_error("truncated-load-commands", &thin[..32 + 40], "");
+
+    // PE: the optional header starts 24 bytes after the `PE\0\0` the e_lfanew field points at.
+    let pe = std::fs::read(wheel_binary("markupsafe-speedups-win_amd64.pyd")).unwrap();
+    let nt = u32::from_le_bytes(pe[0x3c..0x40].try_into().unwrap()) as usize;
+    assert_one_line_error("truncated-optional-header", &pe[..nt + 24 + 40], "");
 }

@@ -90,3 +90,63 @@ fn system_ls_is_dynamic_and_fails_static() {
     assert!(stdout(&output)
         .contains("/usr/bin/ls: libc.so.6 (static: needs a shared library at run time)"));
 }
+
+/// A C++ program linked dynamically against libstdc++ (the classic "works on the build machine"
+/// failure a `GLIBC_` grep misses, mise #13295): the highest `GLIBCXX_`, `CXXABI_`, `GCC_` and
+/// `GLIBC_` it needs, checked against readelf's own reading of `.gnu.version_r`.
+#[test]
+fn cxx_binary_floors_match_readelf() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cxx");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("hello.cpp");
+    std::fs::write(
+        &source,
+        "#include <iostream>\n#include <string>\n#include <stdexcept>\n\
+         int main(int argc, char**) { std::string s(\"hi\"); \
+         try { if (argc > 3) throw std::runtime_error(s); } catch (const std::exception& e) { std::cout << e.what(); } \
+         std::cout << s << std::endl; }\n",
+    )
+    .unwrap();
+    let binary = dir.join("hello-cxx");
+    let status = Command::new("g++")
+        .arg("-O1")
+        .arg(&source)
+        .arg("-o")
+        .arg(&binary)
+        .status()
+        .expect("g++ is missing: install it with `apt-get install g++`");
+    assert!(status.success());
+    let readelf = Command::new("readelf")
+        .args(["-V", "--wide"])
+        .arg(&binary)
+        .output()
+        .expect("readelf (binutils) is missing");
+    let text = String::from_utf8_lossy(&readelf.stdout);
+    let audit = audit_path(&binary).unwrap();
+    for family in ["GLIBCXX", "CXXABI", "GLIBC", "GCC"] {
+        let highest = text
+            .split_whitespace()
+            .filter_map(|word| word.strip_prefix(&format!("{family}_")))
+            .filter_map(|numbers| {
+                numbers
+                    .split('.')
+                    .map(|n| n.parse::<u32>().ok())
+                    .collect::<Option<Vec<u32>>>()
+            })
+            .max();
+        let ours = audit.version_floors.get(family).map(|v| {
+            v[family.len() + 1..]
+                .split('.')
+                .map(|n| n.parse::<u32>().unwrap())
+                .collect::<Vec<u32>>()
+        });
+        assert_eq!(ours, highest, "{family}: {:?}", audit.version_floors);
+    }
+    assert!(
+        audit.version_floors.contains_key("GLIBCXX"),
+        "{:?}",
+        audit.version_floors
+    );
+    let output = linkaudit(&[&"-v", &binary]);
+    assert!(stdout(&output).contains("glibcxx "), "{}", stdout(&output));
+}

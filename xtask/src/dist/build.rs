@@ -45,20 +45,30 @@ pub fn build(
     let started = Instant::now();
     // cargo reports on stderr; stdout is kept for `--json`.
     let mut command = cmd!(sh, "{program} {args...}").ignore_stdout();
-    for (key, value) in env {
+    for (key, value) in env.into_iter().chain(deployment_target(ws, triples)) {
         command = command.env(key, value);
     }
-    command.run().with_context(|| {
-        format!(
-            "building {} with `{}` failed: see cargo's messages above",
-            join(triples),
-            how.describe()
-        )
-    })?;
+    if how == How::Zigbuild && triples.iter().any(TargetTriple::is_apple) {
+        run_apple_zigbuild(command, triples)?;
+    } else {
+        command.run().with_context(|| {
+            format!(
+                "building {} with `{}` failed: see cargo's messages above",
+                join(triples),
+                how.describe()
+            )
+        })?;
+    }
     for triple in triples {
         let floor = match how {
             How::Zigbuild if triple.is_linux_gnu() => {
                 format!(", glibc floor pinned at {}", ws.glibc_floor)
+            }
+            _ if triple.is_apple() => {
+                format!(
+                    ", MACOSX_DEPLOYMENT_TARGET={}",
+                    ws.floors().macos_for(triple.as_str())
+                )
             }
             _ => String::new(),
         };
@@ -74,6 +84,53 @@ pub fn build(
         );
     }
     Ok(())
+}
+
+/// `MACOSX_DEPLOYMENT_TARGET` for an invocation of Apple targets (all with the same floor, see
+/// `invocations`). Unset, zig stamps the newest macOS it knows as minos (15.0 with zig 0.17.1),
+/// and the binary refuses to start on older Macs.
+pub fn deployment_target(
+    ws: &Workspace,
+    triples: &[TargetTriple],
+) -> Option<(&'static str, OsString)> {
+    let apple = triples.iter().find(|t| t.is_apple())?;
+    let floor = ws.floors().macos_for(apple.as_str());
+    Some(("MACOSX_DEPLOYMENT_TARGET", floor.to_string().into()))
+}
+
+/// zig links Mach-O files without Apple's SDK, except against Apple frameworks: then the link
+/// fails with `unable to find system framework`. Cargo's messages are kept and shown; that case
+/// gets one line pointing at the macOS runner.
+fn run_apple_zigbuild(command: xshell::Cmd<'_>, triples: &[TargetTriple]) -> Result<()> {
+    let output = command
+        .ignore_status()
+        .output()
+        .with_context(|| format!("running cargo zigbuild for {}", join(triples)))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprint!("{stderr}");
+    if output.status.success() {
+        return Ok(());
+    }
+    if let Some(line) = stderr
+        .lines()
+        .find(|l| l.contains("unable to find system framework"))
+    {
+        let framework = line
+            .rsplit("framework")
+            .next()
+            .unwrap_or("")
+            .split('"')
+            .nth(1)
+            .unwrap_or("?");
+        bail!(
+            "{} links the Apple framework {framework}, which zig cannot link without Apple's SDK:              list the target in build-on-macos in [workspace.metadata.dist] to build it on the macOS runner",
+            join(triples)
+        );
+    }
+    bail!(
+        "building {} with `cargo zigbuild` failed: see cargo's messages above",
+        join(triples)
+    )
 }
 
 fn join(triples: &[TargetTriple]) -> String {
@@ -203,6 +260,8 @@ mod tests {
             target_dir: "/src/ws/target".into(),
             targets: Vec::new(),
             glibc_floor: GlibcVersion::new(2, 17),
+            macos_floor: None,
+            build_on_macos: Vec::new(),
             include: Vec::new(),
             packages: vec![Package {
                 name: "tool".into(),
@@ -212,6 +271,31 @@ mod tests {
             }],
             wheels: false,
         }
+    }
+
+    #[test]
+    fn apple_builds_get_the_macos_floor_as_deployment_target() {
+        let mut ws = workspace();
+        let t = |s: &str| TargetTriple::parse(s).unwrap();
+        let env = |ws: &Workspace, s: &str| {
+            deployment_target(ws, &[t(s)]).map(|(k, v)| format!("{k}={}", v.to_string_lossy()))
+        };
+        assert_eq!(env(&ws, "x86_64-unknown-linux-gnu"), None);
+        // Rust's defaults without macos-floor...
+        assert_eq!(
+            env(&ws, "x86_64-apple-darwin").unwrap(),
+            "MACOSX_DEPLOYMENT_TARGET=10.12"
+        );
+        assert_eq!(
+            env(&ws, "aarch64-apple-darwin").unwrap(),
+            "MACOSX_DEPLOYMENT_TARGET=11.0"
+        );
+        // ...and the setting for both.
+        ws.macos_floor = Some(linkaudit::OsVersion::new(12, 3));
+        assert_eq!(
+            env(&ws, "x86_64-apple-darwin").unwrap(),
+            "MACOSX_DEPLOYMENT_TARGET=12.3"
+        );
     }
 
     fn args(how: How, triples: &[&str]) -> Vec<String> {

@@ -1,9 +1,9 @@
 //! The release matrix from `[workspace.metadata.dist]`, and the packages and binaries that ship,
 //! from `cargo metadata` (issue #2, point 2). Nothing in the xtask names a product crate.
 
-use super::target::TargetTriple;
+use super::target::{BuildMethod, TargetTriple};
 use anyhow::{bail, Context, Result};
-use linkaudit::GlibcVersion;
+use linkaudit::{Floors, GlibcVersion, OsVersion};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
@@ -29,6 +29,8 @@ const DEFAULT_INCLUDE: &[&str] = &["README.md", "LICENSE"];
 struct RawDistConfig {
     targets: Option<Vec<String>>,
     glibc_floor: Option<String>,
+    macos_floor: Option<String>,
+    build_on_macos: Option<Vec<String>>,
     include: Option<Vec<String>>,
     packages: Option<Vec<String>>,
     wheels: Option<bool>,
@@ -57,6 +59,12 @@ pub struct Workspace {
     pub target_dir: PathBuf,
     pub targets: Vec<TargetTriple>,
     pub glibc_floor: GlibcVersion,
+    /// `macos-floor`: `MACOSX_DEPLOYMENT_TARGET` of every Apple build; unset, each Apple target
+    /// keeps Rust's default (10.12 x86_64, 11.0 aarch64).
+    pub macos_floor: Option<OsVersion>,
+    /// `build-on-macos`: Apple targets built natively on the macOS runner. The others build here
+    /// through cargo-zigbuild, without Apple's SDK.
+    pub build_on_macos: Vec<TargetTriple>,
     /// Files copied next to the binaries, absolute paths (checked to exist).
     pub include: Vec<PathBuf>,
     pub packages: Vec<Package>,
@@ -121,7 +129,7 @@ impl Workspace {
             Some(table) => RawDistConfig::deserialize(table).map_err(|err| {
                 anyhow::anyhow!(
                     "malformed [workspace.metadata.dist] in {}: {err}; keys are targets, \
-                     glibc-floor, include, packages and wheels",
+                     glibc-floor, macos-floor, build-on-macos, include, packages and wheels",
                     meta.workspace_root.join("Cargo.toml").display()
                 )
             })?,
@@ -147,6 +155,24 @@ impl Workspace {
             })?,
             None => DEFAULT_GLIBC_FLOOR,
         };
+        let macos_floor = match &raw.macos_floor {
+            Some(text) => Some(text.parse::<OsVersion>().map_err(|err| {
+                anyhow::anyhow!("in [workspace.metadata.dist] macos-floor: {err}")
+            })?),
+            None => None,
+        };
+        let build_on_macos = raw
+            .build_on_macos
+            .iter()
+            .flatten()
+            .map(|t| match TargetTriple::parse(t)? {
+                triple if triple.is_apple() => Ok(triple),
+                other => {
+                    bail!("`{other}` is not an Apple target: list *-apple-darwin targets only")
+                }
+            })
+            .collect::<Result<_>>()
+            .context("in [workspace.metadata.dist] build-on-macos")?;
         let include = resolve_include(&meta.workspace_root, raw.include.as_deref())?;
         let packages = shipping_packages(&meta, raw.packages.as_deref())?;
         Ok(Workspace {
@@ -154,10 +180,31 @@ impl Workspace {
             target_dir: meta.target_directory,
             targets,
             glibc_floor,
+            macos_floor,
+            build_on_macos,
             include,
             packages,
             wheels: raw.wheels.unwrap_or(false),
         })
+    }
+}
+
+impl Workspace {
+    /// The floors the release promises, which the policies check.
+    pub fn floors(&self) -> Floors {
+        Floors {
+            macos: self.macos_floor,
+            ..Floors::with_glibc(self.glibc_floor)
+        }
+    }
+
+    /// How `triple` is built: Apple targets through cargo-zigbuild here, unless `build-on-macos`
+    /// lists them (Apple's own linker and SDK, on the macOS runner).
+    pub fn build_method(&self, triple: &TargetTriple) -> Result<BuildMethod> {
+        if self.build_on_macos.contains(triple) {
+            return Ok(BuildMethod::Apple);
+        }
+        BuildMethod::for_target(triple)
     }
 }
 

@@ -18,6 +18,10 @@ pub struct Manifest {
     /// their versions, sorted and joined with "; " — each artifact says its own (issue #4).
     pub rustc: String,
     pub glibc_floor: String,
+    /// `macos-floor` of [workspace.metadata.dist]; null: each Apple target's Rust default
+    /// (10.12 x86_64, 11.0 aarch64). `linkaudit verify` checks Apple binaries against it.
+    #[serde(default)]
+    pub macos_floor: Option<String>,
     /// Sorted by archive name.
     pub artifacts: Vec<Artifact>,
 }
@@ -30,7 +34,8 @@ pub struct Artifact {
     pub archive: String,
     pub size: u64,
     pub sha256: String,
-    /// The linkaudit policy the target implies (`glibc:2.17`); null for Apple.
+    /// The linkaudit policies the target implies, joined by `+`: `glibc:2.17`, `static`,
+    /// `macos:11.0`, `crt-static+windows:10.0`; null for a target without one.
     pub policy: Option<String>,
     /// `rustc --version` of the machine that built it: in a release gathered from several
     /// runners the compilers may differ (issue #4). Empty when read from an older manifest.
@@ -48,6 +53,11 @@ pub struct Binary {
     pub kind: String,
     pub glibc_floor: Option<String>,
     pub needed: Vec<String>,
+    /// The oldest OS the binary declares or needs, as measured: `glibc 2.17` (with
+    /// `glibcxx 3.4.29`... when it needs libstdc++), `macos 11.0`, `windows 6.0`; null for a
+    /// static ELF, which needs no library version.
+    #[serde(default)]
+    pub floor: Option<String>,
     /// `pass`, or `unchecked` for targets without a policy (a failing binary is never packed).
     pub verdict: String,
     pub violations: Vec<Violation>,
@@ -87,6 +97,7 @@ mod tests {
             source_date_epoch: 1_700_000_000,
             rustc: "rustc 1.95.0".into(),
             glibc_floor: "2.17".into(),
+            macos_floor: None,
             artifacts: vec![Artifact {
                 package: "tool".into(),
                 version: "1.0.0".into(),
@@ -102,6 +113,7 @@ mod tests {
                     kind: "static-pie".into(),
                     glibc_floor: None,
                     needed: vec![],
+                    floor: None,
                     verdict: "pass".into(),
                     violations: vec![],
                 }],

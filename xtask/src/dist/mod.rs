@@ -27,7 +27,7 @@ use manifest::{Artifact, Manifest};
 use report::{human_size, Report};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use target::{BuildMethod, Host, How, Status, TargetTriple};
+use target::{Host, How, Status, TargetTriple};
 use verify::Linkage;
 use xshell::{cmd, Shell};
 
@@ -65,7 +65,7 @@ pub fn run(options: Options) -> Result<()> {
         source.rustc
     ));
 
-    let invocations = invocations(&plan, &host.triple);
+    let invocations = invocations(&plan, &host.triple, &ws.floors());
     let buildable: Vec<TargetTriple> = plan
         .iter()
         .filter(|e| matches!(e.status, Status::Build(_)))
@@ -94,6 +94,7 @@ pub fn run(options: Options) -> Result<()> {
         source_date_epoch: source.epoch,
         rustc: source.rustc.clone(),
         glibc_floor: ws.glibc_floor.to_string(),
+        macos_floor: ws.macos_floor.map(|v| v.to_string()),
         artifacts,
     };
     let installer: Vec<String> = write_installer(&ws, &staging.dir, &report)?
@@ -211,7 +212,7 @@ fn plan(
                 );
             }
         }
-        let method = BuildMethod::for_target(&triple)?;
+        let method = ws.build_method(&triple)?;
         let status = host.can_build(&triple, method);
         if let (true, Status::Skip { missing, runner }) = (explicit, &status) {
             bail!(
@@ -267,20 +268,31 @@ fn print_plan(report: &Report, plan: &[PlanEntry], ws: &Workspace, out_dir: &Pat
 /// scripts too; that changes their hash and so the OUT_DIR paths compiled into the binaries. With
 /// the host triple always alone, a target's bytes do not depend on which other targets were built
 /// with it: `--target T` on a release runner gives the archive a local full run gives (issue #5).
-fn invocations(plan: &[PlanEntry], host: &TargetTriple) -> Vec<(How, Vec<TargetTriple>)> {
-    let mut groups: BTreeMap<(How, bool), Vec<TargetTriple>> = BTreeMap::new();
+/// Apple targets with different macOS floors build apart: `MACOSX_DEPLOYMENT_TARGET` is one
+/// variable for the whole invocation.
+fn invocations(
+    plan: &[PlanEntry],
+    host: &TargetTriple,
+    floors: &linkaudit::Floors,
+) -> Vec<(How, Vec<TargetTriple>)> {
+    type Group = (How, bool, Option<linkaudit::OsVersion>);
+    let mut groups: BTreeMap<Group, Vec<TargetTriple>> = BTreeMap::new();
     for entry in plan {
         if let Status::Build(how) = entry.status {
             let alone = how == How::Zigbuild && entry.triple == *host;
+            let macos = entry
+                .triple
+                .is_apple()
+                .then(|| floors.macos_for(entry.triple.as_str()));
             groups
-                .entry((how, alone))
+                .entry((how, alone, macos))
                 .or_default()
                 .push(entry.triple.clone());
         }
     }
     groups
         .into_iter()
-        .map(|((how, _), triples)| (how, triples))
+        .map(|((how, _, _), triples)| (how, triples))
         .collect()
 }
 
@@ -372,10 +384,11 @@ fn verify_all(
     for triple in triples {
         for package in &ws.packages {
             let binaries: Vec<BuiltBinary> = build::built_binaries(ws, package, triple)?;
-            let linkage = verify::verify_linkage(triple, ws.glibc_floor, &binaries)?;
+            let linkage = verify::verify_linkage(triple, &ws.floors(), &binaries)?;
             for found in &linkage {
                 let policy = found
                     .policy
+                    .as_ref()
                     .map_or("no policy".to_owned(), |p| p.to_string());
                 report.step(
                     "verify",
@@ -464,13 +477,22 @@ fn wheel_all(
 ) -> Result<Vec<Artifact>> {
     let mut artifacts = Vec::new();
     for item in verified {
-        let tags = match wheel::platform_tags(&item.triple, &ws.targets, ws.glibc_floor) {
-            Ok(tags) => tags,
-            Err(reason) => {
-                report.step("wheel", item.triple.as_str(), &format!("none: {reason}"));
-                continue;
-            }
-        };
+        // The highest minos of the target's binaries (Apple only): the wheel claims no more.
+        let macos_minos = item
+            .linkage
+            .iter()
+            .filter_map(|l| l.audit.os_floor.as_ref())
+            .filter(|os| os.platform == "macos")
+            .map(|os| os.min)
+            .max();
+        let tags =
+            match wheel::platform_tags(&item.triple, &ws.targets, ws.glibc_floor, macos_minos) {
+                Ok(tags) => tags,
+                Err(reason) => {
+                    report.step("wheel", item.triple.as_str(), &format!("none: {reason}"));
+                    continue;
+                }
+            };
         let readme = match &item.package.readme {
             Some(path) => match std::fs::read_to_string(path) {
                 Ok(text) => Some(text),
@@ -591,14 +613,15 @@ pub fn local_matrix(sh: &Shell, profile: &str) -> Result<LocalMatrix> {
         .collect();
     tools::ensure_rustup_targets(sh, rustup.as_ref(), &targets, &report)?;
     let mut commands = Vec::new();
-    for (how, triples) in invocations(&plan, &host.triple) {
-        let (program, env) = match how {
+    for (how, triples) in invocations(&plan, &host.triple, &ws.floors()) {
+        let (program, mut env) = match how {
             How::Zigbuild => {
                 let z = tools::ensure_zigbuild(sh, &ws.target_dir, &report)?;
                 (z.program, z.env)
             }
             _ => (config::cargo_program(), Vec::new()),
         };
+        env.extend(build::deployment_target(&ws, &triples));
         let args = build::cargo_args(&ws, how, &triples, profile);
         commands.push(BuildCommand { program, args, env });
     }
@@ -669,7 +692,7 @@ fn artifact(
         policy: item
             .linkage
             .first()
-            .and_then(|l| l.policy)
+            .and_then(|l| l.policy.as_ref())
             .map(|p| p.to_string()),
         rustc: rustc.to_owned(),
         binaries: item
@@ -681,6 +704,7 @@ fn artifact(
                 kind: l.audit.kind.to_string(),
                 glibc_floor: l.audit.glibc_floor.map(|v| v.to_string()),
                 needed: l.audit.needed.clone(),
+                floor: l.audit.floor_summary(),
                 verdict: l.verdict().to_owned(),
                 violations: l
                     .violations
@@ -758,8 +782,8 @@ fn print_summary(report: &Report, manifest: &Manifest, verified: &[Verified], ou
             let kinds: Vec<String> = v
                 .linkage
                 .iter()
-                .map(|l| match l.audit.glibc_floor {
-                    Some(floor) => format!("{} glibc {floor}", l.audit.kind),
+                .map(|l| match l.audit.floor_summary() {
+                    Some(floor) => format!("{} {floor}", l.audit.kind),
                     None => l.audit.kind.to_string(),
                 })
                 .collect();
@@ -846,9 +870,12 @@ mod tests {
             entry("x86_64-unknown-linux-musl", Status::Build(How::Zigbuild)),
             entry("x86_64-pc-windows-gnu", Status::Build(How::Build)),
             entry("x86_64-pc-windows-msvc", skip),
+            entry("x86_64-apple-darwin", Status::Build(How::Zigbuild)),
+            entry("aarch64-apple-darwin", Status::Build(How::Zigbuild)),
         ];
         let host = TargetTriple::parse("x86_64-unknown-linux-gnu").unwrap();
-        let found: Vec<(How, Vec<String>)> = invocations(&plan, &host)
+        let floors = linkaudit::Floors::with_glibc(linkaudit::GlibcVersion::new(2, 17));
+        let found: Vec<(How, Vec<String>)> = invocations(&plan, &host, &floors)
             .into_iter()
             .map(|(how, triples)| (how, triples.iter().map(|t| t.to_string()).collect()))
             .collect();
@@ -862,6 +889,9 @@ mod tests {
                         "x86_64-unknown-linux-musl".to_owned()
                     ]
                 ),
+                // Rust's default floors differ: 10.12 for x86_64, 11.0 for aarch64.
+                (How::Zigbuild, vec!["x86_64-apple-darwin".to_owned()]),
+                (How::Zigbuild, vec!["aarch64-apple-darwin".to_owned()]),
                 (How::Zigbuild, vec!["x86_64-unknown-linux-gnu".to_owned()]),
                 (How::Build, vec!["x86_64-pc-windows-gnu".to_owned()]),
             ]

@@ -100,7 +100,9 @@ pub enum BuildMethod {
     Cargo,
     /// windows-msvc: MSVC's link.exe and the Windows SDK, on Windows or through cargo-xwin.
     Msvc,
-    /// Apple targets: Apple's linker and SDK, on macOS only.
+    /// Apple targets listed in `build-on-macos`: Apple's linker and SDK, on macOS only. Every
+    /// other Apple target is `Zigbuild`: zig links a Mach-O on Linux without the SDK (crates that
+    /// link Apple frameworks excepted), on a runner several times cheaper than a macOS one.
     Apple,
 }
 
@@ -136,7 +138,8 @@ impl BuildMethod {
         } else if t.ends_with("-windows-msvc") {
             BuildMethod::Msvc
         } else if t.ends_with("-apple-darwin") {
-            BuildMethod::Apple
+            // The default; `Workspace::build_method` gives `Apple` to `build-on-macos` targets.
+            BuildMethod::Zigbuild
         } else {
             bail!(
                 "cargo xtask dist has no way to build `{t}`: it builds *-linux-gnu, *-linux-musl, \
@@ -277,7 +280,7 @@ mod tests {
         assert_eq!(m("aarch64-unknown-linux-musl"), BuildMethod::Zigbuild);
         assert_eq!(m("x86_64-pc-windows-gnu"), BuildMethod::Cargo);
         assert_eq!(m("aarch64-pc-windows-msvc"), BuildMethod::Msvc);
-        assert_eq!(m("x86_64-apple-darwin"), BuildMethod::Apple);
+        assert_eq!(m("x86_64-apple-darwin"), BuildMethod::Zigbuild);
         let err = BuildMethod::for_target(&t("wasm32-unknown-unknown")).unwrap_err();
         assert!(err.to_string().contains("no way to build"), "{err}");
     }
@@ -300,8 +303,9 @@ mod tests {
                 ..
             }
         ));
+        assert_eq!(status("aarch64-apple-darwin"), Status::Build(How::Zigbuild));
         assert!(matches!(
-            status("aarch64-apple-darwin"),
+            host.can_build(&t("aarch64-apple-darwin"), BuildMethod::Apple),
             Status::Skip {
                 runner: "macos-14",
                 ..

@@ -5,15 +5,15 @@
 use super::build::BuiltBinary;
 use super::target::TargetTriple;
 use anyhow::{Context, Result};
-use linkaudit::{Audit, GlibcVersion, Policy, Violation};
+use linkaudit::{Audit, Floors, Policies, Policy, Violation};
 
 /// What we found about one binary, and the verdict of the target's policy.
 #[derive(Debug, Clone)]
 pub struct Linkage {
     pub binary: BuiltBinary,
     pub audit: Audit,
-    /// `None` for targets without a rule (Apple): audited and listed, not judged.
-    pub policy: Option<Policy>,
+    /// `None` for targets without a rule: audited and listed, not judged.
+    pub policy: Option<Policies>,
     pub violations: Vec<Violation>,
 }
 
@@ -26,11 +26,12 @@ impl Linkage {
         }
     }
 
-    /// `static-pie, needs nothing` / `dynamic, glibc 2.16, needs libc.so.6 libm.so.6`.
+    /// `static-pie, needs nothing` / `dynamic, glibc 2.16, needs libc.so.6 libm.so.6` /
+    /// `dynamic, macos 11.0, needs /usr/lib/libSystem.B.dylib`.
     pub fn describe(&self) -> String {
         let mut text = self.audit.kind.to_string();
-        if let Some(floor) = self.audit.glibc_floor {
-            text.push_str(&format!(", glibc {floor}"));
+        if let Some(floor) = self.audit.floor_summary() {
+            text.push_str(&format!(", {floor}"));
         }
         if self.audit.needed.is_empty() {
             text.push_str(", needs no shared library");
@@ -49,24 +50,33 @@ impl Linkage {
     }
 }
 
-/// Audits every binary of one target against the policy the target implies.
+/// Audits every binary of one target against the policies the target implies. A library is
+/// shipped beside a binary when it is one of the target's binaries (it goes in the same archive).
 pub fn verify_linkage(
     triple: &TargetTriple,
-    glibc_floor: GlibcVersion,
+    floors: &Floors,
     binaries: &[BuiltBinary],
 ) -> Result<Vec<Linkage>> {
-    let policy = Policy::for_target(triple.as_str(), glibc_floor);
+    let policy = Some(Policy::for_target(triple.as_str(), floors)).filter(|p| !p.is_empty());
+    let shipped = |name: &str| {
+        binaries
+            .iter()
+            .any(|b| b.file_name.eq_ignore_ascii_case(name))
+    };
     binaries
         .iter()
         .map(|binary| {
             let audit = linkaudit::audit_path(&binary.path).map_err(|err| {
                 anyhow::anyhow!("auditing {} ({triple}): {err}", binary.path.display())
             })?;
-            let violations = policy.map(|p| p.check(&audit)).unwrap_or_default();
+            let violations = policy
+                .as_ref()
+                .map(|p| p.check_beside(&audit, &shipped))
+                .unwrap_or_default();
             Ok(Linkage {
                 binary: binary.clone(),
                 audit,
-                policy,
+                policy: policy.clone(),
                 violations,
             })
         })
@@ -92,7 +102,7 @@ mod tests {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     fn a_dynamic_binary_fails_the_static_policy_naming_the_culprit() {
         let musl = TargetTriple::parse("x86_64-unknown-linux-musl").unwrap();
-        let found = verify_linkage(&musl, GlibcVersion::new(2, 17), &[this_binary()]).unwrap();
+        let found = verify_linkage(&musl, &floors(2, 17), &[this_binary()]).unwrap();
         assert_eq!(found[0].verdict(), "fail");
         let lines = found[0].violation_lines(&musl);
         assert!(
@@ -108,7 +118,7 @@ mod tests {
     fn a_floor_below_what_the_binary_needs_names_the_symbol_version() {
         let gnu = TargetTriple::parse("x86_64-unknown-linux-gnu").unwrap();
         // Anything built on this machine needs more than glibc 2.2.5.
-        let found = verify_linkage(&gnu, GlibcVersion::new(2, 2), &[this_binary()]).unwrap();
+        let found = verify_linkage(&gnu, &floors(2, 2), &[this_binary()]).unwrap();
         assert_eq!(found[0].verdict(), "fail");
         assert!(found[0]
             .violations
@@ -117,10 +127,19 @@ mod tests {
         assert!(found[0].describe().contains("libc.so.6"));
     }
 
+    fn floors(major: u32, minor: u32) -> Floors {
+        Floors::with_glibc(linkaudit::GlibcVersion::new(major, minor))
+    }
+
     #[test]
-    fn apple_targets_are_audited_but_not_judged() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn apple_targets_are_judged_by_the_macos_floor() {
         let mac = TargetTriple::parse("aarch64-apple-darwin").unwrap();
-        let found = verify_linkage(&mac, GlibcVersion::new(2, 17), &[this_binary()]).unwrap();
+        let found = verify_linkage(&mac, &floors(2, 17), &[this_binary()]).unwrap();
+        assert_eq!(found[0].verdict(), "fail");
+        assert_eq!(found[0].policy.as_ref().unwrap().to_string(), "macos:11.0");
+        let target = TargetTriple::parse("wasm32-unknown-unknown").unwrap();
+        let found = verify_linkage(&target, &floors(2, 17), &[this_binary()]).unwrap();
         assert_eq!(found[0].verdict(), "unchecked");
     }
 
@@ -134,7 +153,7 @@ mod tests {
             path: path.clone(),
         };
         let gnu = TargetTriple::parse("x86_64-unknown-linux-gnu").unwrap();
-        let err = verify_linkage(&gnu, GlibcVersion::new(2, 17), &[text]).unwrap_err();
+        let err = verify_linkage(&gnu, &floors(2, 17), &[text]).unwrap_err();
         assert!(format!("{err:#}").contains(&path.display().to_string()));
     }
 }

@@ -16,7 +16,7 @@
 use super::config::Package;
 use super::target::TargetTriple;
 use anyhow::{bail, Context, Result};
-use linkaudit::GlibcVersion;
+use linkaudit::{GlibcVersion, OsVersion};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,13 +32,31 @@ impl PlatformTags {
     }
 }
 
+/// `macosx_10_12` for 10.12; from macOS 11 on pip knows only `macosx_<major>_0`, so a minos of
+/// 11.3 is tagged `macosx_12_0`: the wheel must not claim a release it does not start on.
+fn macos_tag(minos: OsVersion) -> String {
+    match minos {
+        OsVersion {
+            major: 10, minor, ..
+        } => format!("macosx_10_{minor}"),
+        OsVersion {
+            major,
+            minor: 0,
+            patch: 0,
+        } => format!("macosx_{major}_0"),
+        OsVersion { major, .. } => format!("macosx_{}_0", major + 1),
+    }
+}
+
 /// The platform tags for `triple`'s wheel, or why it gets none. `matrix` is the whole target list
 /// of `[workspace.metadata.dist]`, so the answer does not depend on which targets this run builds;
-/// a gnu wheel is tagged with the glibc floor its binaries were checked against.
+/// a gnu wheel is tagged with the glibc floor its binaries were checked against, an Apple wheel
+/// with the highest `minos` its binaries declare (`macos_minos`, measured).
 pub fn platform_tags(
     triple: &TargetTriple,
     matrix: &[TargetTriple],
     glibc_floor: GlibcVersion,
+    macos_minos: Option<OsVersion>,
 ) -> std::result::Result<PlatformTags, String> {
     let arch = triple.arch();
     let has = |suffix: &str| {
@@ -99,12 +117,13 @@ pub fn platform_tags(
         }
         .to_owned()]
     } else if t.ends_with("-apple-darwin") {
-        vec![match arch {
-            "aarch64" => "macosx_11_0_arm64",
-            "x86_64" => "macosx_10_12_x86_64",
+        let a = match arch {
+            "aarch64" => "arm64",
+            "x86_64" => "x86_64",
             _ => return Err(format!("no Python platform tag is known for {arch} macOS")),
-        }
-        .to_owned()]
+        };
+        let minos = macos_minos.ok_or("its binaries declare no minimum macOS version")?;
+        vec![format!("{}_{a}", macos_tag(minos))]
     } else {
         return Err(format!("no Python platform tag is known for {triple}"));
     };
@@ -364,7 +383,12 @@ mod tests {
             "aarch64-apple-darwin",
         ]);
         let floor = GlibcVersion::new(2, 17);
-        let tags = |t: &str| platform_tags(&TargetTriple::parse(t).unwrap(), &matrix, floor);
+        let minos = |t: &str| {
+            let floors = linkaudit::Floors::with_glibc(floor);
+            t.contains("apple").then(|| floors.macos_for(t))
+        };
+        let tags =
+            |t: &str| platform_tags(&TargetTriple::parse(t).unwrap(), &matrix, floor, minos(t));
         let ok = |t: &str| tags(t).unwrap().compressed();
         assert_eq!(
             ok("x86_64-unknown-linux-musl"),
@@ -382,6 +406,16 @@ mod tests {
         assert_eq!(ok("aarch64-pc-windows-msvc"), "win_arm64");
         assert_eq!(ok("aarch64-apple-darwin"), "macosx_11_0_arm64");
         assert_eq!(ok("x86_64-apple-darwin"), "macosx_10_12_x86_64");
+        // The tag follows the minos measured in the binaries, not a constant.
+        let mac = TargetTriple::parse("aarch64-apple-darwin").unwrap();
+        let measured = |major, minor| {
+            platform_tags(&mac, &matrix, floor, Some(OsVersion::new(major, minor)))
+                .unwrap()
+                .compressed()
+        };
+        assert_eq!(measured(15, 0), "macosx_15_0_arm64");
+        assert_eq!(measured(11, 3), "macosx_12_0_arm64");
+        assert!(platform_tags(&mac, &matrix, floor, None).is_err());
         assert!(tags("x86_64-unknown-linux-gnu")
             .unwrap_err()
             .contains("musl wheel covers glibc"));
@@ -391,20 +425,20 @@ mod tests {
         // Without musl in the matrix, gnu gets a manylinux wheel.
         let gnu_only = triples(&["aarch64-unknown-linux-gnu"]);
         assert_eq!(
-            platform_tags(&gnu_only[0], &gnu_only, floor)
+            platform_tags(&gnu_only[0], &gnu_only, floor, None)
                 .unwrap()
                 .compressed(),
             "manylinux_2_17_aarch64.manylinux2014_aarch64"
         );
         // ...tagged with the floor its binaries were checked against.
         assert_eq!(
-            platform_tags(&gnu_only[0], &gnu_only, GlibcVersion::new(2, 28))
+            platform_tags(&gnu_only[0], &gnu_only, GlibcVersion::new(2, 28), None)
                 .unwrap()
                 .compressed(),
             "manylinux_2_28_aarch64"
         );
         let odd = triples(&["mips64-unknown-linux-muslabi64"]);
-        assert!(platform_tags(&odd[0], &odd, floor).is_err());
+        assert!(platform_tags(&odd[0], &odd, floor, None).is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@ mod table;
 
 use clap::{Parser, Subcommand};
 use linkaudit::scan::{scan, ScannedFile, Summary};
-use linkaudit::{audit_path, Audit, AuditError, GlibcVersion, Policy, Violation};
+use linkaudit::{audit_path, shipped_beside, Audit, AuditError, GlibcVersion, Policies, Violation};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -36,9 +36,11 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct Output {
-    /// Check every file against a policy: static, glibc:MAJOR.MINOR (e.g. glibc:2.17) or crt-static.
+    /// Check every file against a policy: static, glibc:MAJOR.MINOR (e.g. glibc:2.17), crt-static,
+    /// macos:MAJOR.MINOR (e.g. macos:11.0) or windows:MAJOR.MINOR (e.g. windows:10.0); several
+    /// joined by + (crt-static+windows:10.0). A library in the file's directory counts as shipped.
     #[arg(long, value_name = "POLICY")]
-    policy: Option<Policy>,
+    policy: Option<Policies>,
     /// Print one JSON object per file (one per line) instead of a table.
     #[arg(long)]
     json: bool,
@@ -89,7 +91,7 @@ pub fn run() -> i32 {
 pub struct Checked<'a> {
     pub path: &'a std::path::Path,
     pub audit: &'a Audit,
-    pub policy: Option<Policy>,
+    pub policy: Option<&'a Policies>,
     pub violations: Vec<Violation>,
 }
 
@@ -117,14 +119,18 @@ fn audit_files(files: &[PathBuf], output: &Output, verbose: bool) -> i32 {
     for (path, result) in &results {
         match result {
             Ok(audit) => {
-                let violations = output.policy.map(|p| p.check(audit)).unwrap_or_default();
+                let violations = output
+                    .policy
+                    .as_ref()
+                    .map(|p| p.check_beside(audit, &shipped_beside(path)))
+                    .unwrap_or_default();
                 if !violations.is_empty() && code == PASS {
                     code = VIOLATION;
                 }
                 checked.push(Checked {
                     path,
                     audit,
-                    policy: output.policy,
+                    policy: output.policy.as_ref(),
                     violations,
                 });
             }
@@ -155,7 +161,7 @@ fn scan_trees(roots: &[PathBuf], output: &Output, glibc_above: Option<GlibcVersi
             return UNREADABLE;
         }
     };
-    let summary = Summary::new(&found, glibc_above, output.policy);
+    let summary = Summary::new(&found, glibc_above, output.policy.as_ref());
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if output.json {
@@ -164,8 +170,12 @@ fn scan_trees(roots: &[PathBuf], output: &Output, glibc_above: Option<GlibcVersi
                 Ok(audit) => json::file_line(&Checked {
                     path,
                     audit,
-                    policy: output.policy,
-                    violations: output.policy.map(|p| p.check(audit)).unwrap_or_default(),
+                    policy: output.policy.as_ref(),
+                    violations: output
+                        .policy
+                        .as_ref()
+                        .map(|p| p.check_beside(audit, &shipped_beside(path)))
+                        .unwrap_or_default(),
                 }),
                 Err(error) => json::error_line(path, error),
             };

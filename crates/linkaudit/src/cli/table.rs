@@ -10,7 +10,7 @@ const HEADERS: [&str; 8] = [
     "FORMAT",
     "ARCH",
     "KIND",
-    "GLIBC",
+    "FLOOR",
     "VERDICT",
     "INTERPRETER",
     "NEEDED",
@@ -34,7 +34,7 @@ fn row(file: &Checked) -> [String; 8] {
         audit.format.to_string(),
         audit.arch.clone(),
         audit.kind.to_string(),
-        audit.glibc_floor.map_or("-".into(), |v| v.to_string()),
+        audit.floor_summary().unwrap_or_else(|| "-".into()),
         verdict.into(),
         audit.interpreter.clone().unwrap_or_else(|| "-".into()),
         if needed.is_empty() {
@@ -103,10 +103,31 @@ fn write_details(out: &mut impl Write, file: &Checked) -> io::Result<()> {
     writeln!(out, "  rpath:       {}", list(&audit.rpath))?;
     writeln!(out, "  runpath:     {}", list(&audit.runpath))?;
     writeln!(out, "  crt dlls:    {}", list(&audit.crt_dlls))?;
+    writeln!(out, "  weak:        {}", list(&audit.weak))?;
+    writeln!(out, "  re-export:   {}", list(&audit.reexport))?;
     for (library, versions) in &audit.symbol_versions {
         writeln!(out, "  versions from {library}: {}", versions.join(" "))?;
     }
+    let floors: Vec<String> = audit.version_floors.values().cloned().collect();
+    writeln!(out, "  highest versions needed: {}", list(&floors))?;
+    for slice in audit.thin_files() {
+        if let Some(os) = &slice.os_floor {
+            writeln!(out, "  {} floor: {}", slice.arch, os_floor_details(os))?;
+        }
+    }
     Ok(())
+}
+
+/// `macos 11.0 (sdk 14.5)`, `windows 6.0 (console subsystem 6.0)`.
+fn os_floor_details(os: &linkaudit::OsFloor) -> String {
+    let mut text = format!("{} {}", os.platform, os.min);
+    if let Some(sdk) = os.sdk {
+        text.push_str(&format!(" (sdk {sdk})"));
+    }
+    if let (Some(subsystem), Some(version)) = (&os.subsystem, os.subsystem_version) {
+        text.push_str(&format!(" ({subsystem} subsystem {version})"));
+    }
+    text
 }
 
 pub fn write_summary(out: &mut impl Write, roots: &[PathBuf], summary: &Summary) -> io::Result<()> {
