@@ -386,6 +386,8 @@ pub struct Summary {
     pub binaries: usize,
     pub by_format: BTreeMap<Format, usize>,
     pub by_kind: BTreeMap<Kind, usize>,
+    /// How many binaries need each floor: `("glibc", 2.34)`, `("macos", 11.0)`, `("windows", 6.0)`.
+    pub by_floor: BTreeMap<(&'static str, crate::Version), usize>,
     /// Files that start like a binary but could not be read or parsed.
     pub errors: Vec<(PathBuf, String)>,
     /// The glibc floor asked for with `--glibc-above`, and the files that need a newer glibc.
@@ -418,6 +420,9 @@ impl Summary {
             summary.binaries += 1;
             *summary.by_format.entry(audit.format).or_default() += 1;
             *summary.by_kind.entry(audit.kind).or_default() += 1;
+            if let Some(floor) = floor_key(audit) {
+                *summary.by_floor.entry(floor).or_default() += 1;
+            }
             if let (Some(limit), Some(floor)) = (glibc_above, audit.glibc_floor) {
                 if floor > limit {
                     summary.above_glibc.push((file.path.clone(), floor));
@@ -431,6 +436,21 @@ impl Summary {
             }
         }
         summary
+    }
+}
+
+/// The floor a summary counts a binary under: its OS floor (Mach-O, PE), else its glibc floor.
+fn floor_key(audit: &Audit) -> Option<(&'static str, crate::Version)> {
+    match &audit.os_floor {
+        Some(os) => {
+            let platform = match os.platform.as_str() {
+                "macos" => "macos",
+                "windows" => "windows",
+                _ => "other OS",
+            };
+            Some((platform, os.required()))
+        }
+        None => audit.glibc_floor.map(|v| ("glibc", v)),
     }
 }
 

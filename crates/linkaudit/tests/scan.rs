@@ -49,6 +49,7 @@ fn scan_counts_kinds_and_formats_like_auditing_each_file() {
     // auditing it alone; the fake PE is an error; text and empty files are skipped.
     let mut expected_kinds: BTreeMap<String, u64> = BTreeMap::new();
     let mut expected_formats: BTreeMap<String, u64> = BTreeMap::new();
+    let mut expected_floors: BTreeMap<String, u64> = BTreeMap::new();
     let mut sorted = binaries.clone();
     sorted.sort();
     let audited: Vec<&serde_json::Value> =
@@ -62,8 +63,26 @@ fn scan_counts_kinds_and_formats_like_auditing_each_file() {
         *expected_formats
             .entry(audit.format.as_str().to_owned())
             .or_default() += 1;
+        // The floor each binary is counted under: its OS floor (PE here), else its glibc floor.
+        let floor = match (&audit.os_floor, audit.glibc_floor) {
+            (Some(os), _) => Some(format!("{} {}", os.platform, os.required())),
+            (None, Some(glibc)) => Some(format!("glibc {glibc}")),
+            (None, None) => None,
+        };
+        assert_eq!(json["os_floor"].is_null(), audit.os_floor.is_none());
+        if let Some(floor) = floor {
+            *expected_floors.entry(floor).or_default() += 1;
+        }
     }
     assert_eq!(summary["binaries"], binaries.len());
+    assert_eq!(
+        summary["by_floor"],
+        serde_json::to_value(&expected_floors).unwrap()
+    );
+    assert!(
+        expected_floors.keys().any(|f| f.starts_with("windows ")),
+        "{expected_floors:?}"
+    );
     assert_eq!(
         summary["by_kind"],
         serde_json::to_value(&expected_kinds).unwrap()
@@ -107,6 +126,7 @@ fn scan_lists_files_above_a_glibc_floor_and_failing_a_policy() {
         "{text}"
     );
     assert!(text.contains("by format: ELF 6, PE 2"), "{text}");
+    assert!(text.contains("by floor: glibc 2."), "{text}");
     assert!(text.contains("unreadable or malformed: 1"), "{text}");
 }
 

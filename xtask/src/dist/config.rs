@@ -364,6 +364,38 @@ mod tests {
     }
 
     #[test]
+    fn apple_targets_build_here_unless_listed_and_keep_to_the_macos_floor() {
+        let mac = TargetTriple::parse("aarch64-apple-darwin").unwrap();
+        let ws = Workspace::from_metadata_json(&metadata("null")).unwrap();
+        assert_eq!(ws.build_method(&mac).unwrap(), BuildMethod::Zigbuild);
+        assert_eq!(
+            ws.floors().macos_for("x86_64-apple-darwin").to_string(),
+            "10.12"
+        );
+        let dist =
+            r#"{"dist": {"macos-floor": "12.0", "build-on-macos": ["aarch64-apple-darwin"]}}"#;
+        let ws = Workspace::from_metadata_json(&metadata(dist)).unwrap();
+        assert_eq!(ws.build_method(&mac).unwrap(), BuildMethod::Apple);
+        assert_eq!(
+            ws.floors().macos_for("x86_64-apple-darwin").to_string(),
+            "12.0"
+        );
+        for (dist, expected) in [
+            (r#"{"dist": {"macos-floor": "twelve"}}"#, "macos-floor"),
+            (
+                r#"{"dist": {"build-on-macos": ["x86_64-unknown-linux-gnu"]}}"#,
+                "is not an Apple target",
+            ),
+        ] {
+            let err = format!(
+                "{:#}",
+                Workspace::from_metadata_json(&metadata(dist)).unwrap_err()
+            );
+            assert!(err.contains(expected), "{dist}: {err}");
+        }
+    }
+
+    #[test]
     fn malformed_tables_are_one_line_errors() {
         for (dist, expected) in [
             (

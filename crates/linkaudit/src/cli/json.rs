@@ -41,6 +41,7 @@ pub fn summary_line(summary: &Summary) -> String {
         "binaries": summary.binaries,
         "by_format": counts(summary.by_format.iter().map(|(f, n)| (f.as_str().to_owned(), *n)).collect()),
         "by_kind": counts(summary.by_kind.iter().map(|(k, n)| (k.to_string(), *n)).collect()),
+        "by_floor": counts(summary.by_floor.iter().map(|((os, v), n)| (format!("{os} {v}"), *n)).collect()),
         "errors": summary.errors.iter()
             .map(|(path, error)| json!({ "file": path.to_string_lossy(), "error": error }))
             .collect::<Vec<_>>(),

@@ -170,6 +170,17 @@ pub fn write_summary(out: &mut impl Write, roots: &[PathBuf], summary: &Summary)
                 .collect()
         )
     )?;
+    writeln!(
+        out,
+        "by floor: {}",
+        counts(
+            summary
+                .by_floor
+                .iter()
+                .map(|((os, version), n)| (format!("{os} {version}"), *n))
+                .collect()
+        )
+    )?;
     if let Some(limit) = summary.glibc_above {
         writeln!(
             out,
