@@ -15,9 +15,9 @@ pub mod installer;
 pub mod manifest;
 pub mod pack;
 pub mod report;
-mod smoke;
+pub mod smoke;
 pub mod target;
-mod tools;
+pub mod tools;
 
 use anyhow::{bail, Context, Result};
 use build::BuiltBinary;
@@ -144,7 +144,7 @@ fn rustc_program() -> PathBuf {
     std::env::var_os("RUSTC").map_or_else(|| "rustc".into(), PathBuf::from)
 }
 
-fn detect_host(sh: &Shell, ws: &Workspace) -> Result<Host> {
+pub fn detect_host(sh: &Shell, ws: &Workspace) -> Result<Host> {
     let rustc = rustc_program();
     let _dir = sh.push_dir(&ws.root);
     let verbose = cmd!(sh, "{rustc} -vV")
