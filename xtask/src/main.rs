@@ -138,7 +138,8 @@ struct PlanFlags {
 }
 
 #[derive(clap::Args)]
-#[group(id = "mode", required = true, multiple = false, args = ["dry_run", "draft", "publish"])]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["dry_run", "draft", "publish"])))]
 struct ReleaseFlags {
     /// Rehearse the release on this machine; publish nothing.
     #[arg(long)]
@@ -254,5 +255,15 @@ mod tests {
         assert_eq!(flags.sections, [bench::Section::Scan, bench::Section::Pack]);
         assert!(flags.quick);
         assert!(Cli::try_parse_from(["cargo xtask", "bench", "nonsense"]).is_err());
+    }
+
+    #[test]
+    fn release_takes_one_mode_and_a_tag() {
+        let parse =
+            |args: &[&str]| Cli::try_parse_from([&["cargo xtask", "release"], args].concat());
+        assert!(parse(&["--dry-run", "--tag", "v1.0.0"]).is_ok());
+        assert!(parse(&["--publish", "--tag", "v1.0.0"]).is_ok());
+        assert!(parse(&["--tag", "v1.0.0"]).is_err());
+        assert!(parse(&["--dry-run", "--draft"]).is_err());
     }
 }
