@@ -116,6 +116,22 @@ mod tests {
     }
 
     #[test]
+    fn a_native_build_runner_needs_no_smoke_job_and_unknown_cpus_are_named() {
+        let ws = workspace(
+            &["aarch64-pc-windows-msvc", "i686-pc-windows-msvc"],
+            "1.2.0",
+            &[("aarch64-pc-windows-msvc", "windows-11-arm")],
+        );
+        let (plan, _) = ReleasePlan::new(&ws, None).unwrap();
+        assert_eq!(plan.build.include[0].runner, "windows-11-arm");
+        assert_eq!(plan.build.include[0].started, "build job");
+        assert!(plan.smoke.include.is_empty() && !plan.any_smoke);
+        assert_eq!(plan.build.include[1].started, "nowhere");
+        assert_eq!(plan.not_started[0].target, "i686-pc-windows-msvc");
+        assert!(plan.not_started[0].reason.contains("no runner for i686"));
+    }
+
+    #[test]
     fn prereleases_skip_pypi_and_tags_must_match() {
         let ws = workspace(&["x86_64-unknown-linux-musl"], "1.0.0-rc.1", &[]);
         let tag = Tag::parse("v1.0.0-rc.1").unwrap();

@@ -151,8 +151,8 @@ fn jobs(ws: &Workspace) -> Result<Jobs> {
                 not_started.push(NotStarted {
                     target: triple.to_string(),
                     reason: format!(
-                        "no GitHub-hosted runner runs {} binaries and its build runner {runner} \
-                         cannot start them",
+                        "the runner table (xtask/src/runners.rs) has no runner for {} binaries of \
+                         this OS and its build runner {runner} cannot start them",
                         triple.arch()
                     ),
                 });

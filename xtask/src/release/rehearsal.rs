@@ -23,28 +23,7 @@ pub fn run(sh: &Shell, ws: &Workspace, tag: Option<&Tag>) -> Result<()> {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(work.join("parts"))
         .with_context(|| format!("creating {}", work.display()))?;
-
-    // The plan, through $GITHUB_OUTPUT as the workflow reads it.
-    let output = work.join("github-output");
-    let mut plan_args = vec!["plan".to_owned()];
-    plan_args.extend(tag.iter().flat_map(|t| ["--tag".to_owned(), t.name()]));
-    plan_args.extend(["--github-output".to_owned(), output.display().to_string()]);
-    xtask(sh, &plan_args)?;
-    let written = std::fs::read_to_string(&output)
-        .with_context(|| format!("reading {}", output.display()))?;
-    if written.trim_end() != format!("plan={}", plan.to_json()) {
-        bail!("`cargo xtask plan` wrote another plan than this run made: {written}");
-    }
-    println!(
-        "release {} ({}), {}",
-        plan.title,
-        plan.tag,
-        if plan.prerelease {
-            "pre-release"
-        } else {
-            "release"
-        }
-    );
+    plan_step(sh, &work, &plan, tag)?;
     // On a tag, a missing CHANGELOG section was refused above.
     let notes = match super::notes::notes(&ws.root, &plan.version()) {
         Ok(notes) => Some(notes),
@@ -53,41 +32,7 @@ pub fn run(sh: &Shell, ws: &Workspace, tag: Option<&Tag>) -> Result<()> {
             None
         }
     };
-
-    let host = crate::dist::detect_host(sh, ws)?;
-    let mut parts = Vec::new();
-    let mut built = Vec::new();
-    for triple in &ws.targets {
-        match host.can_build(triple, BuildMethod::for_target(triple)?) {
-            Status::Build(_) => {
-                let part = work.join("parts").join(format!("dist-{triple}"));
-                let part_arg = part.display().to_string();
-                xtask(
-                    sh,
-                    &[
-                        "dist".into(),
-                        "--target".into(),
-                        triple.to_string(),
-                        "--out-dir".into(),
-                        part_arg.clone(),
-                    ],
-                )?;
-                // The workflow's smoke command, on a part this host has just built.
-                xtask(sh, &["smoke".into(), part_arg])?;
-                parts.push(part);
-                built.push(triple.to_string());
-            }
-            Status::Skip { missing, runner } => println!(
-                "skip    {triple}: this host lacks {missing}; the workflow builds it on {runner}"
-            ),
-        }
-    }
-    if parts.is_empty() {
-        bail!(
-            "this {} host can build no target of the matrix",
-            host.triple
-        );
-    }
+    let (parts, built) = build_steps(sh, ws, &work)?;
 
     let dist = work.join("dist");
     let mut gather: Vec<String> = vec!["gather".into()];
@@ -113,6 +58,60 @@ pub fn run(sh: &Shell, ws: &Workspace, tag: Option<&Tag>) -> Result<()> {
         None => None,
     };
     print_publish(&plan, notes_file.as_deref(), &dist)
+}
+
+/// `cargo xtask plan`, read back through a $GITHUB_OUTPUT file as the workflow reads it.
+fn plan_step(sh: &Shell, work: &Path, plan: &ReleasePlan, tag: Option<&Tag>) -> Result<()> {
+    let output = work.join("github-output");
+    let mut args = vec!["plan".to_owned()];
+    args.extend(tag.iter().flat_map(|t| ["--tag".to_owned(), t.name()]));
+    args.extend(["--github-output".to_owned(), output.display().to_string()]);
+    xtask(sh, &args)?;
+    let written = std::fs::read_to_string(&output)
+        .with_context(|| format!("reading {}", output.display()))?;
+    if written.trim_end() != format!("plan={}", plan.to_json()) {
+        bail!("`cargo xtask plan` wrote another plan than this run made: {written}");
+    }
+    let kind = if plan.prerelease {
+        "pre-release"
+    } else {
+        "release"
+    };
+    println!("release {} ({}), {kind}", plan.title, plan.tag);
+    Ok(())
+}
+
+/// A build job and a smoke job per target this host builds; the parts and their targets.
+fn build_steps(sh: &Shell, ws: &Workspace, work: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    let host = crate::dist::detect_host(sh, ws)?;
+    let (mut parts, mut built) = (Vec::new(), Vec::new());
+    for triple in &ws.targets {
+        match host.can_build(triple, BuildMethod::for_target(triple)?) {
+            Status::Build(_) => {
+                let part = work.join("parts").join(format!("dist-{triple}"));
+                let part_arg = part.display().to_string();
+                let target = triple.to_string();
+                xtask(
+                    sh,
+                    &["dist", "--target", &target, "--out-dir", &part_arg].map(String::from),
+                )?;
+                // The workflow's smoke command, on a part this host has just built.
+                xtask(sh, &["smoke".into(), part_arg])?;
+                parts.push(part);
+                built.push(target);
+            }
+            Status::Skip { missing, runner } => println!(
+                "skip    {triple}: this host lacks {missing}; the workflow builds it on {runner}"
+            ),
+        }
+    }
+    if parts.is_empty() {
+        bail!(
+            "this {} host can build no target of the matrix",
+            host.triple
+        );
+    }
+    Ok((parts, built))
 }
 
 fn print_publish(plan: &ReleasePlan, notes: Option<&Path>, dist: &Path) -> Result<()> {

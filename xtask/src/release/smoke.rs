@@ -6,6 +6,7 @@
 use crate::dist::checksums::sha256_file;
 use crate::dist::manifest::{Manifest, MANIFEST};
 use crate::dist::pack::unpack;
+use crate::dist::report::Report;
 use crate::dist::smoke::{runner_for, smoke_run};
 use crate::dist::target::TargetTriple;
 use anyhow::{bail, Context, Result};
@@ -62,10 +63,10 @@ fn smoke_part(sh: &Shell, host: &TargetTriple, part: &Path) -> Result<()> {
             .with_context(|| format!("unpacking {} for the smoke run", archive.display()))?;
         for binary in &artifact.binaries {
             let line = smoke_run(sh, &runner, &scratch.join(&binary.path))?;
-            println!(
-                "smoke   {target:<28} {} --version {}: {line}",
-                binary.name,
-                runner.describe()
+            Report::new(false).step(
+                "smoke",
+                target.as_str(),
+                &format!("{} --version {}: {line}", binary.name, runner.describe()),
             );
             started += 1;
         }
