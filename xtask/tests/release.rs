@@ -100,6 +100,16 @@ fn plan_prints_the_release_plan_as_one_json_line() {
         ]
     );
     assert_eq!(plan["not_started"], serde_json::json!([]));
+
+    // The workflow passes an empty tag on a dry run: no tag, nothing to publish.
+    let dry = ok(Command::new(xtask_bin())
+        .args(["plan", "--tag", ""])
+        .current_dir(&root));
+    let dry: serde_json::Value = serde_json::from_str(&dry).unwrap();
+    assert_eq!(
+        (&dry["publish"], &dry["tag"]),
+        (&serde_json::json!(false), &serde_json::json!("v0.1.0"))
+    );
 }
 
 /// The fixture with `edit` applied to its Cargo.toml text, a CHANGELOG.md, and the matrix cut
