@@ -9,12 +9,13 @@
 //! between parts each fail with one line naming the part, target or file. The result is written
 //! to a staging dir, verified there, and only then renamed into place (as `cargo xtask dist` does).
 
-use crate::dist::checksums::{self, SHA256SUMS};
-use crate::dist::config::Workspace;
-use crate::dist::manifest::{self, Artifact, Manifest, MANIFEST};
-use crate::dist::report::{human_size, Report};
-use crate::dist::target::TargetTriple;
-use crate::dist::{pack, write_checksums_and_manifest, Staging};
+use crate::pipeline::{write_checksums_and_manifest, Staging};
+use crate::workspace::checksums::{self, SHA256SUMS};
+use crate::workspace::config::Workspace;
+use crate::workspace::fsio::{write_atomically, write_file_atomically};
+use crate::workspace::manifest::{self, Artifact, Manifest, MANIFEST};
+use crate::workspace::report::{human_size, Report};
+use crate::workspace::target::TargetTriple;
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -421,7 +422,7 @@ impl Release {
 }
 
 fn copy(from: &Path, to: &Path) -> Result<()> {
-    pack::write_atomically(to, |mut out| {
+    write_atomically(to, |mut out| {
         let mut file =
             std::fs::File::open(from).with_context(|| format!("opening {}", from.display()))?;
         std::io::copy(&mut file, &mut out)?;
@@ -431,10 +432,7 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
 
 fn write_sidecar(staging: &Path, name: &str, sha256: &str) -> Result<String> {
     let (sidecar, line) = checksums::sidecar(name, sha256);
-    pack::write_atomically(&staging.join(&sidecar), |mut out| {
-        std::io::Write::write_all(&mut out, line.as_bytes())?;
-        Ok(std::io::Write::flush(&mut out)?)
-    })?;
+    write_file_atomically(&staging.join(&sidecar), line.as_bytes())?;
     Ok(sidecar)
 }
 

@@ -4,9 +4,10 @@
 //! Keep the dependency list short: every crate here is compile time for every maintainer.
 
 mod bench;
-mod dist;
 mod gather;
+mod pipeline;
 mod plan;
+mod workspace;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -129,7 +130,7 @@ struct DistFlags {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Dist(flags) => dist::run(dist::Options {
+        Command::Dist(flags) => pipeline::run(pipeline::Options {
             targets: flags.targets,
             out_dir: flags.out_dir,
             json: flags.json,

@@ -4,13 +4,13 @@
 use super::doc;
 use super::hyperfine::{self, quote, Command, Settings};
 use super::Bench;
-use crate::dist;
+
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use xshell::cmd;
 
 pub fn section(bench: &Bench) -> Result<String> {
-    let cargo = dist::config::cargo_program();
+    let cargo = crate::workspace::config::cargo_program();
     let _dir = bench.sh.push_dir(&bench.root);
     let format = "{p}";
     let tree = cmd!(

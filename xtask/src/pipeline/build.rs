@@ -2,13 +2,13 @@
 //! at once (cargo takes several `--target`s), in the `dist` profile (issue #2, point 3).
 //!
 //! Static linking comes from `.cargo/config.toml` alone: RUSTFLAGS and CARGO_ENCODED_RUSTFLAGS are
-//! removed from our environment before we get here (see `mod.rs`), because either one replaces the
+//! removed from our environment before we get here (see `plan.rs`), because either one replaces the
 //! config's `[target]` rustflags (issue #2, point 1).
 
-use super::config::{cargo_program, Package, Workspace};
-use super::report::Report;
-use super::target::{How, TargetTriple};
-use super::tools::Zigbuild;
+use crate::workspace::config::{cargo_program, Package, Workspace};
+use crate::workspace::report::Report;
+use crate::workspace::target::{How, TargetTriple};
+use crate::workspace::tools::Zigbuild;
 use anyhow::{bail, Context, Result};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -7,10 +7,14 @@
 //! of the `repository` in the packages' Cargo.toml; a workspace without a GitHub repository gets
 //! no installer (with a line saying why), since a dist run is about the archives first.
 
-use super::config::Package;
+use crate::workspace::config::{Package, Workspace};
+use crate::workspace::fsio::write_file_atomically;
+use crate::workspace::report::Report;
+use anyhow::{Context, Result};
 use linkaudit::GlibcVersion;
 use std::collections::BTreeSet;
 use std::fmt;
+use std::path::Path;
 
 pub const INSTALLER: &str = "install.sh";
 const TEMPLATE: &str = include_str!("install.sh");
@@ -138,6 +142,32 @@ fn is_shell_word(word: &str) -> bool {
         && word
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+'))
+}
+
+/// install.sh (issue #6), into the staging dir; its name when written. A workspace without one
+/// GitHub release to download from gets none, with a warning saying why.
+pub fn write_installer(ws: &Workspace, staging: &Path, report: &Report) -> Result<Option<String>> {
+    let installer = match render(&ws.packages, ws.glibc_floor) {
+        Ok(installer) => installer,
+        Err(reason) => {
+            report.warn(&format!("no {}: {reason}", INSTALLER));
+            return Ok(None);
+        }
+    };
+    let path = staging.join(INSTALLER);
+    write_file_atomically(&path, installer.script.as_bytes())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("making {} executable", path.display()))?;
+    }
+    report.step(
+        "script",
+        INSTALLER,
+        &format!("downloads from {}", installer.base_url),
+    );
+    Ok(Some(INSTALLER.to_owned()))
 }
 
 #[cfg(test)]

@@ -2,7 +2,11 @@
 //! with `--version` before the run succeeds. Host targets run directly; foreign Linux targets run
 //! under qemu-user when it is installed; anything else is skipped with a line saying why.
 
-use super::target::TargetTriple;
+use super::verify::Verified;
+use crate::workspace::archive;
+use crate::workspace::report::Report;
+use crate::workspace::target::{Host, TargetTriple};
+use crate::workspace::tools;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
@@ -132,6 +136,48 @@ pub fn smoke_run(sh: &Shell, runner: &Runner, binary: &Path) -> Result<String> {
         );
     }
     Ok(first_line(&output.stdout))
+}
+
+pub fn smoke_archive(
+    sh: &Shell,
+    host: &Host,
+    item: &Verified,
+    archive: &Path,
+    top_dir: &str,
+    staging: &Path,
+    report: &Report,
+) -> Result<()> {
+    let runner = runner_for(&host.triple, &item.triple, tools::which, Path::is_dir);
+    let runner = match runner {
+        Ok(runner) => runner,
+        Err(reason) => {
+            report.step("smoke", item.triple.as_str(), &format!("skipped: {reason}"));
+            return Ok(());
+        }
+    };
+    let unpacked = staging.join(".smoke");
+    archive::unpack(archive, &unpacked)
+        .with_context(|| format!("unpacking {} for the smoke run", archive.display()))?;
+    for linkage in &item.linkage {
+        let binary = unpacked.join(top_dir).join(&linkage.binary.file_name);
+        let line = smoke_run(sh, &runner, &binary).with_context(|| {
+            format!(
+                "smoke run of {} for {}",
+                linkage.binary.file_name, item.triple
+            )
+        })?;
+        report.step(
+            "smoke",
+            item.triple.as_str(),
+            &format!(
+                "{} --version {}: {line}",
+                linkage.binary.file_name,
+                runner.describe()
+            ),
+        );
+    }
+    std::fs::remove_dir_all(&unpacked).ok();
+    Ok(())
 }
 
 #[cfg(test)]
