@@ -118,7 +118,7 @@ pub fn section(bench: &Bench) -> Result<String> {
     let met = ratio <= 0.5 && ours_size <= gnu_size;
     let mut text = format!(
         "## Packing: dist's archive + checksum stage vs tar | gzip -6 + sha256sum\n\n\
-         {} archives ({}) from {} of binaries, README.md and LICENSE, staged once in \
+         {} archives ({}) from {} of binaries, README.md and the license files, staged once in \
          `target/xtask-bench/pack/stage`; both sides read the same files. The xtask side is \
          `cargo xtask bench-pack`, which runs dist's `pack_and_checksum` (one thread per archive, \
          flate2 with {}, level {}) and writes SHA256SUMS; the GNU side runs one `tar --sort=name \
