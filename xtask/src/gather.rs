@@ -1,4 +1,4 @@
-//! `cargo xtask gather` (issue #4, point 3): the release workflow builds each target on its own
+//! `cargo xtask gather`: the release workflow builds each target on its own
 //! runner (`cargo xtask dist --target T --out-dir PART`); this merges those parts into one dist/,
 //! rebuilds `SHA256SUMS` and `dist-manifest.json` from them, and checks the whole with linkaudit's
 //! `verify` before anything is published.
@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
 
-/// The installer (issue #6) is written into every part, identical: copied once.
+/// The installer is written into every part, identical: copied once.
 const INSTALLER: &str = "install.sh";
 
 pub struct Options {
@@ -155,7 +155,7 @@ impl Part {
         }
         let mut manifest = Manifest::read(&dir.join(MANIFEST))
             .map_err(|err| anyhow::anyhow!("part {label}: {err:#}"))?;
-        // A manifest from before per-artifact compilers (issue #4) says it once for all.
+        // A manifest from before per-artifact compilers says it once for all.
         for artifact in &mut manifest.artifacts {
             if artifact.rustc.is_empty() {
                 artifact.rustc = manifest.rustc.clone();

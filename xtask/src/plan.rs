@@ -1,4 +1,4 @@
-//! `cargo xtask plan` (issue #4, point 1): the release workflow's build matrix, as one line of JSON
+//! `cargo xtask plan`: the release workflow's build matrix, as one line of JSON
 //! on stdout, from `[workspace.metadata.dist]`. The workflow reads it with `fromJSON`, so the
 //! target list is written once, in Cargo.toml; which runner builds a target, and how, comes from
 //! `BuildMethod`, the same code that tells `cargo xtask dist` what it can build here.

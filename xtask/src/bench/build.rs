@@ -1,4 +1,4 @@
-//! Building (issue #7, point 2): the local matrix in one cargo invocation vs one per target, cold
+//! Building: the local matrix in one cargo invocation vs one per target, cold
 //! and warm, on the small fixture workspace of the xtask's tests (a cold build of this workspace
 //! takes minutes per run); and a warm, nothing-changed `cargo xtask dist` vs the cargo commands it
 //! runs, on this workspace.

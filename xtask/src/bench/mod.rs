@@ -1,4 +1,4 @@
-//! `cargo xtask bench` (issue #7): the release path measured against what maintainers use today,
+//! `cargo xtask bench`: the release path measured against what maintainers use today,
 //! on this machine, written to BENCHMARKS.md. Every comparison runs its commands in one hyperfine
 //! invocation, so the ratios come from the same run under the same load; no test times anything.
 //!
@@ -166,7 +166,7 @@ fn write(out: &Path, machine: &Machine, fresh: &[(String, String)]) -> Result<()
     let kept = doc::parts(&previous);
     let mut text = format!(
         "# Benchmarks\n\n\
-         Written by `cargo xtask bench` (issue #7); run it again to refresh: `cargo xtask bench \
+         Written by `cargo xtask bench`; run it again to refresh: `cargo xtask bench \
          [pack|build|scan|startup|size|xtask]... [--quick]` replaces the sections it runs and keeps \
          the others. Times are wall-clock medians from hyperfine with min – max; every ratio \
          compares commands of the same hyperfine run, interleaved under the same load. A load \

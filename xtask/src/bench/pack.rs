@@ -1,4 +1,4 @@
-//! Packing (issue #7, point 1): the archive + checksum stage of `cargo xtask dist` on the built
+//! Packing: the archive + checksum stage of `cargo xtask dist` on the built
 //! binaries against `tar --sort=name --owner=0 --group=0 | gzip -6` and `sha256sum` on the same
 //! files. Both read the same staged copies, `<stage>/<package>-<target>/`, so neither pays for
 //! reading the target dir; the xtask's side is `cargo xtask bench-pack`, which calls dist's own
@@ -159,7 +159,9 @@ fn missed_sentence(ratio: f64, ours: u64, gnu: u64) -> String {
         );
     }
     if ours > gnu {
-        why.push("the size goal is missed: raise `LEVEL` in xtask/src/workspace/archive.rs (slower)");
+        why.push(
+            "the size goal is missed: raise `LEVEL` in xtask/src/workspace/archive.rs (slower)",
+        );
     }
     format!("Why: {}.", why.join("; "))
 }

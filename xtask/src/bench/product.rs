@@ -1,4 +1,4 @@
-//! The product (issue #7, point 3): linkaudit's scan against scanelf and musl against gnu (through
+//! The product: linkaudit's scan against scanelf and musl against gnu (through
 //! crates/linkaudit/bench/scan.sh, the crate's own benchmark), `--version` start-up of the static
 //! build against the dynamic one, and binary sizes of the dist profile against release.
 

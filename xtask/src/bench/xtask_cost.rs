@@ -1,4 +1,4 @@
-//! The xtask's own cost (issue #7, point 4): every maintainer compiles it on the first `cargo
+//! The xtask's own cost: every maintainer compiles it on the first `cargo
 //! xtask`, so its cold compile time and dependency count are part of the release path.
 
 use super::doc;

@@ -1,9 +1,9 @@
 //! Building the binaries: one cargo invocation per build method, with every target of that method
-//! at once (cargo takes several `--target`s), in the `dist` profile (issue #2, point 3).
+//! at once (cargo takes several `--target`s), in the `dist` profile.
 //!
 //! Static linking comes from `.cargo/config.toml` alone: RUSTFLAGS and CARGO_ENCODED_RUSTFLAGS are
 //! removed from our environment before we get here (see `plan.rs`), because either one replaces the
-//! config's `[target]` rustflags (issue #2, point 1).
+//! config's `[target]` rustflags.
 
 use crate::workspace::config::{cargo_program, Package, Workspace};
 use crate::workspace::report::Report;
@@ -86,7 +86,7 @@ fn join(triples: &[TargetTriple]) -> String {
 
 /// The arguments after the program: `zigbuild --profile dist -p a --bins --target t.2.17 --config ..`.
 /// `profile` is `dist` except in `cargo xtask bench`, which builds the same way with `release` to
-/// compare binary sizes (issue #7).
+/// compare binary sizes.
 pub fn cargo_args(
     ws: &Workspace,
     how: How,
@@ -105,7 +105,7 @@ pub fn cargo_args(
     args.push("--bins".into());
     for triple in triples {
         let spelled = match how {
-            // cargo-zigbuild's way of pinning the glibc floor at link time (issue #2, point 4).
+            // cargo-zigbuild's way of pinning the glibc floor at link time.
             How::Zigbuild if triple.is_linux_gnu() => format!("{triple}.{}", ws.glibc_floor),
             _ => triple.to_string(),
         };
@@ -117,8 +117,8 @@ pub fn cargo_args(
     args
 }
 
-/// `target.<triple>.rustflags=[...]` with what makes the binaries reproducible (issue #5,
-/// point 2): `--remap-path-prefix` keeps the checkout path and the cargo home out of them, and PE
+/// `target.<triple>.rustflags=[...]` with what makes the binaries reproducible:
+/// `--remap-path-prefix` keeps the checkout path and the cargo home out of them, and PE
 /// linkers are told not to stamp the link time into the COFF header. Given with `--config`, cargo
 /// JOINS these with the config file's `[target]` rustflags (+crt-static stays); RUSTFLAGS would
 /// replace them. Any `[build] rustflags` are then unused for these targets: cargo reads those only

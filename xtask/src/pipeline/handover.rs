@@ -1,4 +1,4 @@
-//! The staging dir and its handover into the out dir (issue #2 point 6, issue #5 point 4).
+//! The staging dir and its handover into the out dir.
 //!
 //! Everything is written into `<out>/.staging-<pid>/` first; the handover then removes and renames
 //! one file at a time, in an order that keeps these true after a kill at any moment (SIGKILL too,
@@ -13,7 +13,7 @@
 //! place yet (`sha256sum -c` says missing), never one with other bytes. `SHA256SUMS` and the
 //! manifest come last.
 //!
-//! Other files a run moves (gather's wheels, each with its `.sha256`, and install.sh, issue #4) follow
+//! Other files a run moves (gather's wheels, each with its `.sha256`, and install.sh) follow
 //! the same rules: a file with a `.sha256` moves like an archive, one without is renamed over the
 //! old one, both before `SHA256SUMS`.
 //!
@@ -82,7 +82,7 @@ impl Staging {
         let moved = Moved::new(manifest, extra);
         let mut owned = earlier_files(&self.out_dir, &leftovers);
         owned.extend(moved.names().cloned());
-        // install.sh belongs to every run (issue #6): replaced, or removed when this run wrote
+        // install.sh belongs to every run: replaced, or removed when this run wrote
         // none, so that it never installs an older release than the rest.
         owned.insert(installer::INSTALLER.to_owned());
         let journal: String = owned.iter().map(|name| format!("{name}\n")).collect();

@@ -1,9 +1,9 @@
-//! `dist/install.sh` (issue #6): the one-line installer, `curl -LsSf .../install.sh | sh`.
+//! `dist/install.sh`: the one-line installer, `curl -LsSf .../install.sh | sh`.
 //!
 //! The script is the template `install.sh` next to this file with the packages, their binaries,
 //! the version and the GitHub repository filled in. It depends on nothing else, in particular not
 //! on which targets this run built: every per-target release runner writes the same bytes, and
-//! the gather step keeps one copy (issue #4). It downloads from the GitHub release `v<version>`
+//! the gather step keeps one copy. It downloads from the GitHub release `v<version>`
 //! of the `repository` in the packages' Cargo.toml; a workspace without a GitHub repository gets
 //! no installer (with a line saying why), since a dist run is about the archives first.
 
@@ -144,7 +144,7 @@ fn is_shell_word(word: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+'))
 }
 
-/// install.sh (issue #6), into the staging dir; its name when written. A workspace without one
+/// install.sh, into the staging dir; its name when written. A workspace without one
 /// GitHub release to download from gets none, with a warning saying why.
 pub fn write_installer(ws: &Workspace, staging: &Path, report: &Report) -> Result<Option<String>> {
     let installer = match render(&ws.packages, ws.glibc_floor) {

@@ -31,7 +31,7 @@ pub struct Packed {
 }
 
 /// Writes every job's archive and its `<archive>.sha256` into `dir`, one thread per archive:
-/// deflate is most of a warm `cargo xtask dist` and the archives are independent (issue #7). An
+/// deflate is most of a warm `cargo xtask dist` and the archives are independent. An
 /// archive's bytes depend only on its inputs, so the order the threads run in changes nothing.
 pub fn pack_and_checksum(dir: &Path, jobs: &[PackJob], mtime: u64) -> Result<Vec<Packed>> {
     std::thread::scope(|scope| {

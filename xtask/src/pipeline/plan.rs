@@ -173,7 +173,7 @@ pub fn print_plan(report: &Report, plan: &[PlanEntry], ws: &Workspace, out_dir: 
 /// sets the linker of every target it builds, and cargo applies the host triple's linker to build
 /// scripts too; that changes their hash and so the OUT_DIR paths compiled into the binaries. With
 /// the host triple always alone, a target's bytes do not depend on which other targets were built
-/// with it: `--target T` on a release runner gives the archive a local full run gives (issue #5).
+/// with it: `--target T` on a release runner gives the archive a local full run gives.
 pub fn invocations(plan: &[PlanEntry], host: &TargetTriple) -> Vec<(How, Vec<TargetTriple>)> {
     let mut groups: BTreeMap<(How, bool), Vec<TargetTriple>> = BTreeMap::new();
     for entry in plan {
@@ -191,7 +191,7 @@ pub fn invocations(plan: &[PlanEntry], host: &TargetTriple) -> Vec<(How, Vec<Tar
         .collect()
 }
 
-/// The commit, SOURCE_DATE_EPOCH and compiler that the manifest records (issue #5, point 3).
+/// The commit, SOURCE_DATE_EPOCH and compiler that the manifest records.
 pub struct Source {
     pub commit: Option<String>,
     pub epoch: u64,
@@ -312,7 +312,7 @@ pub fn local_matrix(sh: &Shell, profile: &str) -> Result<LocalMatrix> {
 }
 
 /// Either variable would replace the `[target]` rustflags of `.cargo/config.toml`, +crt-static
-/// included (cargo-dist #513, #1571), so no child process of ours sees them (issue #2, point 1).
+/// included (cargo-dist #513, #1571), so no child process of ours sees them.
 /// Removed from our own environment, which every child inherits; we are still single-threaded.
 fn scrub_rustflags(report: &Report) {
     for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"] {

@@ -1,4 +1,4 @@
-//! The smoke run (issue #2, point 7): each binary, taken from its unpacked archive, is started once
+//! The smoke run: each binary, taken from its unpacked archive, is started once
 //! with `--version` before the run succeeds. Host targets run directly; foreign Linux targets run
 //! under qemu-user when it is installed; anything else is skipped with a line saying why.
 

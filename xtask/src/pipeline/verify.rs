@@ -1,4 +1,4 @@
-//! Linkage verified before anything is packed (issue #2, point 5), by reading each file through
+//! Linkage verified before anything is packed, by reading each file through
 //! the linkaudit library (the `object` crate), never by running `ldd`: ldd runs the binary's own
 //! loader, is useless on foreign-arch files and is missing on minimal distros (cargo-dist #1439).
 
@@ -43,7 +43,7 @@ impl Linkage {
         text
     }
 
-    /// One line per violation: the binary, its target and the culprit (issue #2, point 5).
+    /// One line per violation: the binary, its target and the culprit.
     pub fn violation_lines(&self, triple: &TargetTriple) -> Vec<String> {
         self.violations
             .iter()

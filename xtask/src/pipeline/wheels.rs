@@ -1,11 +1,11 @@
-//! Python wheels that carry the release binaries (issue #8): `pip install <package>` puts the
+//! Python wheels that carry the release binaries: `pip install <package>` puts the
 //! static binary on the PATH of any Linux, glibc or musl, and of Windows and macOS.
 //!
 //! A wheel is a zip (the binary distribution format, PEP 427 / PEP 491): the binaries under
 //! `{name}-{version}.data/scripts/` (pip copies them into the environment's bin dir and marks them
 //! executable), and `METADATA`, `WHEEL` and `RECORD` in `{name}-{version}.dist-info/`. The tag is
 //! `py3-none-{platforms}`: no Python code and no ABI, only the platform. Wheels are written like
-//! the archives (issue #5): entries sorted, the DOS time of SOURCE_DATE_EPOCH, fixed modes, the
+//! the archives: entries sorted, the DOS time of SOURCE_DATE_EPOCH, fixed modes, the
 //! same deflate backend and level.
 //!
 //! One wheel per platform: a static musl binary runs on glibc systems too, so a Linux musl build
@@ -179,7 +179,7 @@ fn base64_urlsafe_nopad(bytes: &[u8]) -> String {
     out
 }
 
-/// One wheel per (package, platform) (issue #8), listed in the manifest like the archives, with
+/// One wheel per (package, platform), listed in the manifest like the archives, with
 /// the binaries under `{name}-{version}.data/scripts/`.
 pub fn wheel_all(
     ws: &Workspace,

@@ -1,4 +1,4 @@
-//! Reproducible archives (issue #2 point 6, issue #5 point 1): the same inputs and
+//! Reproducible archives: the same inputs and
 //! SOURCE_DATE_EPOCH give the same bytes, whatever the file system says about the inputs.
 //!
 //! Every tar header is built here, not read from disk: `HeaderMode::Deterministic` only covers
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 /// release builds of linkaudit with README.md and LICENSE (8.1 MiB), time relative to `tar |
 /// gzip -6` + `sha256sum` on the same files, size relative to gzip -6: zlib-rs level 6: 0.34x,
 /// +2.5%; 7: 0.47x, +1.6%; 8: 0.69x, +1.5%; 9: 0.74x, -0.4% (on 2 loaded cores; BENCHMARKS.md
-/// has current figures). miniz_oxide, the backend before issue #7, at level 9: 2.3x optimised,
+/// has current figures). miniz_oxide, the backend before zlib-rs, at level 9: 2.3x optimised,
 /// 4.1x in the dev profile without Cargo.toml's opt-level overrides, +0.3%. Only level 9 writes
 /// archives no larger than gzip -6.
 pub const LEVEL: u32 = 9;

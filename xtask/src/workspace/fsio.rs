@@ -6,7 +6,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 /// Writes through `.tmp-<name>` in the destination's directory and renames, so the final name
-/// only ever shows a complete file (issue #2, point 6).
+/// only ever shows a complete file.
 pub fn write_atomically(
     dest: &Path,
     write: impl FnOnce(BufWriter<&File>) -> Result<()>,
@@ -37,7 +37,7 @@ pub fn write_file_atomically(dest: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// Test hook (issue #5, point 4), not for users: with `XTASK_TEST_PAUSE_AT=<point>` the run stops
+/// Test hook, not for users: with `XTASK_TEST_PAUSE_AT=<point>` the run stops
 /// at that point (`write:<file>` before a file written under its temporary name is renamed,
 /// `pack:<n>` after the n-th archive is staged, `commit:<n>` before the n-th step of the
 /// handover), says `paused at <point>` on stderr and waits until its stdin closes, so that

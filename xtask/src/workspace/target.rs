@@ -1,4 +1,4 @@
-//! Target triples, how each one is built, and whether this host can build it (issue #2, point 3).
+//! Target triples, how each one is built, and whether this host can build it.
 
 use anyhow::{bail, Result};
 use std::collections::BTreeSet;
@@ -12,7 +12,7 @@ pub struct TargetTriple(String);
 impl TargetTriple {
     pub fn parse(text: &str) -> Result<Self> {
         // cargo-zigbuild's `x86_64-unknown-linux-gnu.2.17` spelling is an implementation detail of
-        // the build; the floor is one setting for the whole matrix (issue #2, point 4).
+        // the build; the floor is one setting for the whole matrix.
         if text.contains("-gnu.") {
             bail!(
                 "`{text}` is not a target triple: give the plain triple and set the glibc floor \
@@ -66,7 +66,7 @@ impl TargetTriple {
         }
     }
 
-    /// `.zip` on Windows, as ruff, uv, cargo-dist and rust-analyzer ship there (issue #2, point 6).
+    /// `.zip` on Windows, as ruff, uv, cargo-dist and rust-analyzer ship there.
     pub fn archive_extension(&self) -> &'static str {
         if self.is_windows() {
             "zip"
@@ -92,7 +92,7 @@ impl fmt::Display for TargetTriple {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum BuildMethod {
     /// `cargo zigbuild`: zig links Linux targets for any host, and pins the glibc floor at link
-    /// time with the `<triple>.<floor>` spelling (issue #2, point 4).
+    /// time with the `<triple>.<floor>` spelling.
     Zigbuild,
     /// Plain `cargo build` with the target's default linker: windows-gnu with mingw-w64's gcc,
     /// which imports msvcrt.dll (a system DLL). zig's windows-gnu links the UCRT dynamically
@@ -106,7 +106,7 @@ pub enum BuildMethod {
 
 impl BuildMethod {
     /// The GitHub Actions runner label that builds this method's targets in the release workflow
-    /// (issue #4, point 1): `cargo xtask plan` writes it into the build matrix, and a host that
+    ///: `cargo xtask plan` writes it into the build matrix, and a host that
     /// cannot build a target names it. Linux targets need no particular distro, since zig pins
     /// the glibc floor; MSVC builds both x86_64 and aarch64 (its ARM64 tools) on windows-2022.
     pub fn runner(self) -> &'static str {
@@ -161,7 +161,7 @@ pub enum Status {
     Skip {
         /// The missing tool, with the command that installs it where there is one.
         missing: String,
-        /// The CI runner that builds the target (issue #2, point 3).
+        /// The CI runner that builds the target.
         runner: &'static str,
     },
 }
