@@ -7,6 +7,7 @@ mod bench;
 mod gather;
 mod pipeline;
 mod plan;
+mod test;
 mod workspace;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +54,13 @@ enum Command {
     /// dist-manifest.json (and install.sh, wheels when the parts have them) and checks the whole
     /// with linkaudit verify. The out dir changes only when everything passed.
     Gather(GatherFlags),
+    /// Install what the tests need, then run `cargo test --workspace --locked`.
+    ///
+    /// On a fresh Debian machine with rustup, a C compiler and python3: installs the missing Debian
+    /// packages (as root, or with `sudo -n`), rustup targets and pinned pip tools, fetches the
+    /// pinned third-party binaries, then runs the tests with ARGS appended. When a package cannot
+    /// be installed, says in one line which and how.
+    Test(TestFlags),
     /// Time the release path against what maintainers use today; write BENCHMARKS.md.
     ///
     /// Sections (default: all): pack (dist's archive + checksum stage vs tar | gzip -6 +
@@ -127,6 +135,13 @@ struct DistFlags {
     wheels: bool,
 }
 
+#[derive(clap::Args)]
+struct TestFlags {
+    /// Passed to `cargo test` after `--workspace --locked`, e.g. `-p xtask -- --nocapture`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -137,6 +152,7 @@ fn main() {
             wheels: flags.wheels,
         }),
         Command::Plan => plan::run(),
+        Command::Test(flags) => test::run(&flags.args),
         Command::Bench(flags) => bench::run(bench::Options {
             sections: flags.sections,
             quick: flags.quick,

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
 
 /// Pinned: the zig version decides the bytes of the linked binaries.
-const ZIGLANG: &str = "ziglang==0.17.1";
-const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
+pub const ZIGLANG: &str = "ziglang==0.17.1";
+pub const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
 
 /// Finds an executable on a PATH-like list, the way a shell would.
 pub fn find_on_path(name: &str, path: Option<&OsStr>) -> Option<PathBuf> {
