@@ -508,8 +508,11 @@ fn check_dist(dist: &Path, ws: &Path) {
         };
         let binary = unpacked.join(format!("fixture-cli-{target}/fixture-cli{exe}"));
         let audit = linkaudit::audit_path(&binary).unwrap();
-        let policy =
-            linkaudit::Policy::for_target(target, linkaudit::GlibcVersion::new(2, 17)).unwrap();
+        let policy = linkaudit::Policy::for_target(
+            &target.parse().unwrap(),
+            linkaudit::GlibcVersion::new(2, 17),
+        )
+        .unwrap();
         assert_eq!(policy.check(&audit), vec![], "{target}");
         if target.contains("musl") {
             assert!(

@@ -10,6 +10,7 @@ use crate::workspace::report::Report;
 use crate::workspace::target::{How, TargetTriple};
 use crate::workspace::tools::Zigbuild;
 use anyhow::{bail, Context, Result};
+use linkaudit::target::{Env, Os};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -135,15 +136,18 @@ fn reproducible_config(ws: &Workspace, triple: &TargetTriple) -> String {
         .iter()
         .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
         .collect();
-    let t = triple.as_str();
-    if t.ends_with("-windows-gnu") {
+    let t = triple.target();
+    match (&t.os, &t.env, t.abi.as_str()) {
         // GNU ld writes the link time into the PE header (and so into its checksum).
-        flags.push("-Clink-arg=-Wl,--no-insert-timestamp".to_owned());
-    } else if t.ends_with("-windows-msvc") {
+        (Os::Windows, Env::Gnu, "") => {
+            flags.push("-Clink-arg=-Wl,--no-insert-timestamp".to_owned())
+        }
         // link.exe and lld-link: a content hash instead of the link time.
-        flags.push("-Clink-arg=/Brepro".to_owned());
+        (Os::Windows, Env::Msvc, "") => flags.push("-Clink-arg=/Brepro".to_owned()),
+        _ => {}
     }
-    let key = if t.contains('.') {
+    // A triple with a dot is quoted to be one TOML key.
+    let key = if triple.as_str().contains('.') {
         format!("\"{triple}\"")
     } else {
         triple.to_string()

@@ -8,6 +8,7 @@ use crate::workspace::report::Report;
 use crate::workspace::target::{Host, TargetTriple};
 use crate::workspace::tools;
 use anyhow::{bail, Context, Result};
+use linkaudit::target::Arch;
 use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
 
@@ -88,16 +89,16 @@ pub fn runner_for(
 }
 
 /// rustc arch -> (qemu's name, Debian's name).
-fn qemu_names(arch: &str) -> Option<(&'static str, &'static str)> {
+fn qemu_names(arch: &Arch) -> Option<(&'static str, &'static str)> {
     Some(match arch {
-        "aarch64" => ("aarch64", "arm64"),
-        "x86_64" => ("x86_64", "amd64"),
-        "i686" | "i586" => ("i386", "i386"),
-        "riscv64gc" => ("riscv64", "riscv64"),
-        "armv7" | "arm" => ("arm", "armhf"),
-        "powerpc64le" => ("ppc64le", "ppc64el"),
-        "s390x" => ("s390x", "s390x"),
-        _ => return None,
+        Arch::Aarch64 => ("aarch64", "arm64"),
+        Arch::X86_64 => ("x86_64", "amd64"),
+        Arch::I686 | Arch::I586 => ("i386", "i386"),
+        Arch::Riscv64gc => ("riscv64", "riscv64"),
+        Arch::Armv7 | Arch::Arm => ("arm", "armhf"),
+        Arch::Powerpc64le => ("ppc64le", "ppc64el"),
+        Arch::S390x => ("s390x", "s390x"),
+        Arch::Other(_) => return None,
     })
 }
 

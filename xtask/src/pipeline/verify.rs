@@ -58,7 +58,7 @@ pub fn verify_linkage(
     glibc_floor: GlibcVersion,
     binaries: &[BuiltBinary],
 ) -> Result<Vec<Linkage>> {
-    let policy = Policy::for_target(triple.as_str(), glibc_floor);
+    let policy = Policy::for_target(triple.target(), glibc_floor);
     binaries
         .iter()
         .map(|binary| {

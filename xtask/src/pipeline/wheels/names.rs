@@ -3,6 +3,7 @@
 
 use crate::workspace::target::TargetTriple;
 use anyhow::{bail, Result};
+use linkaudit::target::{Arch, Env, Os, Target, Vendor};
 use linkaudit::GlibcVersion;
 
 /// The platform tags of one wheel, most specific first, e.g. `manylinux_2_17_x86_64`.
@@ -25,74 +26,96 @@ pub fn platform_tags(
     glibc_floor: GlibcVersion,
 ) -> std::result::Result<PlatformTags, String> {
     let arch = triple.arch();
-    let has = |suffix: &str| {
+    let t = triple.target();
+    let has = |wanted: fn(&Target) -> bool| {
         matrix
             .iter()
-            .any(|t| t.arch() == arch && t.as_str().ends_with(suffix))
+            .any(|m| m.arch() == arch && wanted(m.target()))
     };
-    let t = triple.as_str();
-    let linux_arch = || {
-        Ok(match arch {
-            "x86_64" | "aarch64" | "i686" | "s390x" => arch,
-            "powerpc64le" => "ppc64le",
-            "armv7" => "armv7l",
-            "riscv64gc" => "riscv64",
-            _ => return Err(format!("no Python platform tag is known for {arch} Linux")),
-        })
-    };
-    let tags = if t.ends_with("-linux-musl") || t.ends_with("-linux-musleabihf") {
-        let a = linux_arch()?;
-        vec![
-            format!("manylinux_2_17_{a}"),
-            format!("manylinux2014_{a}"),
-            format!("musllinux_1_1_{a}"),
-        ]
-    } else if t.contains("-linux-gnu") {
-        if has("-linux-musl") || has("-linux-musleabihf") {
+    let tags = match (&t.vendor, &t.os, &t.env) {
+        _ if is_linux_musl(t) => {
+            let a = linux_arch(arch)?;
+            vec![
+                format!("manylinux_2_17_{a}"),
+                format!("manylinux2014_{a}"),
+                format!("musllinux_1_1_{a}"),
+            ]
+        }
+        (_, Os::Linux, Env::Gnu) => {
+            if has(is_linux_musl) {
+                return Err(format!(
+                    "the {arch} musl wheel covers glibc systems too (one wheel per platform)"
+                ));
+            }
+            manylinux_tags(linux_arch(arch)?, glibc_floor)
+        }
+        (_, Os::Windows, Env::Gnu) if t.abi.is_empty() && has(is_windows_msvc) => {
             return Err(format!(
-                "the {arch} musl wheel covers glibc systems too (one wheel per platform)"
+                "the {arch} windows-msvc build gets the wheel (one wheel per platform)"
             ));
         }
-        let a = linux_arch()?;
-        let floor = glibc_floor.to_string();
-        let mut tags = vec![format!("manylinux_{}_{a}", floor.replace('.', "_"))];
-        // The legacy alias pip versions before 20.3 know (PEP 599's manylinux2014 is 2.17).
-        if let Some(alias) = match floor.as_str() {
-            "2.17" => Some("manylinux2014"),
-            "2.12" => Some("manylinux2010"),
-            "2.5" => Some("manylinux1"),
-            _ => None,
-        } {
-            tags.push(format!("{alias}_{a}"));
-        }
-        tags
-    } else if t.ends_with("-windows-gnu") && has("-windows-msvc") {
-        return Err(format!(
-            "the {arch} windows-msvc build gets the wheel (one wheel per platform)"
-        ));
-    } else if t.contains("-windows-") {
-        vec![match arch {
-            "x86_64" => "win_amd64",
-            "aarch64" => "win_arm64",
-            "i686" => "win32",
+        (_, Os::Windows, _) => vec![match arch {
+            Arch::X86_64 => "win_amd64",
+            Arch::Aarch64 => "win_arm64",
+            Arch::I686 => "win32",
             _ => {
                 return Err(format!(
                     "no Python platform tag is known for {arch} Windows"
                 ))
             }
         }
-        .to_owned()]
-    } else if t.ends_with("-apple-darwin") {
-        vec![match arch {
-            "aarch64" => "macosx_11_0_arm64",
-            "x86_64" => "macosx_10_12_x86_64",
+        .to_owned()],
+        (Vendor::Apple, Os::Darwin, Env::None) => vec![match arch {
+            Arch::Aarch64 => "macosx_11_0_arm64",
+            Arch::X86_64 => "macosx_10_12_x86_64",
             _ => return Err(format!("no Python platform tag is known for {arch} macOS")),
         }
-        .to_owned()]
-    } else {
-        return Err(format!("no Python platform tag is known for {triple}"));
+        .to_owned()],
+        _ => return Err(format!("no Python platform tag is known for {triple}")),
     };
     Ok(PlatformTags(tags))
+}
+
+/// `*-linux-musl` and `*-linux-musleabihf`: static binaries that run on glibc systems too.
+fn is_linux_musl(t: &Target) -> bool {
+    matches!(
+        (&t.os, &t.env, t.abi.as_str()),
+        (Os::Linux, Env::Musl, "" | "eabihf")
+    )
+}
+
+fn is_windows_msvc(t: &Target) -> bool {
+    matches!(
+        (&t.os, &t.env, t.abi.as_str()),
+        (Os::Windows, Env::Msvc, "")
+    )
+}
+
+/// The architecture as Linux platform tags spell it.
+fn linux_arch(arch: &Arch) -> std::result::Result<&str, String> {
+    Ok(match arch {
+        Arch::X86_64 | Arch::Aarch64 | Arch::I686 | Arch::S390x => arch.as_str(),
+        Arch::Powerpc64le => "ppc64le",
+        Arch::Armv7 => "armv7l",
+        Arch::Riscv64gc => "riscv64",
+        _ => return Err(format!("no Python platform tag is known for {arch} Linux")),
+    })
+}
+
+/// `manylinux_<floor>_<arch>`, and the legacy alias pip versions before 20.3 know (PEP 599's
+/// manylinux2014 is 2.17).
+fn manylinux_tags(a: &str, glibc_floor: GlibcVersion) -> Vec<String> {
+    let floor = glibc_floor.to_string();
+    let mut tags = vec![format!("manylinux_{}_{a}", floor.replace('.', "_"))];
+    if let Some(alias) = match floor.as_str() {
+        "2.17" => Some("manylinux2014"),
+        "2.12" => Some("manylinux2010"),
+        "2.5" => Some("manylinux1"),
+        _ => None,
+    } {
+        tags.push(format!("{alias}_{a}"));
+    }
+    tags
 }
 
 /// A distribution name as wheel file names spell it: runs of `-`, `_`, `.` become one `_`,
