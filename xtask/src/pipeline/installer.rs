@@ -70,27 +70,7 @@ pub struct Installer {
 
 /// install.sh for the shipped packages, or the reason why this workspace gets none.
 pub fn render(packages: &[Package], glibc_floor: GlibcVersion) -> Result<Installer, String> {
-    let repositories: BTreeSet<&str> = packages
-        .iter()
-        .filter_map(|p| p.repository.as_deref())
-        .collect();
-    let repository = match repositories.len() {
-        0 => {
-            return Err(
-                "no shipped package has a `repository` in its Cargo.toml; add \
-                        `repository = \"https://github.com/OWNER/REPO\"` to get dist/install.sh"
-                    .to_owned(),
-            )
-        }
-        1 => repositories.into_iter().next().unwrap_or_default(),
-        _ => {
-            return Err(format!(
-                "the shipped packages name different repositories ({}): one install.sh installs \
-                 one GitHub release",
-                repositories.into_iter().collect::<Vec<_>>().join(", ")
-            ))
-        }
-    };
+    let repository = one_repository(packages)?;
     let repo = GithubRepo::parse(repository).ok_or_else(|| {
         format!(
             "`repository = \"{repository}\"` is not https://github.com/OWNER/REPO, and install.sh \
@@ -135,6 +115,27 @@ pub fn render(packages: &[Package], glibc_floor: GlibcVersion) -> Result<Install
         script,
         base_url: format!("{}/releases/download/v{version}", repo.url()),
     })
+}
+
+/// The one GitHub repository the shipped packages name, or why there is none.
+fn one_repository(packages: &[Package]) -> Result<&str, String> {
+    let repositories: BTreeSet<&str> = packages
+        .iter()
+        .filter_map(|p| p.repository.as_deref())
+        .collect();
+    match repositories.len() {
+        0 => Err(
+            "no shipped package has a `repository` in its Cargo.toml; add \
+                        `repository = \"https://github.com/OWNER/REPO\"` to get dist/install.sh"
+                .to_owned(),
+        ),
+        1 => Ok(repositories.into_iter().next().unwrap_or_default()),
+        _ => Err(format!(
+            "the shipped packages name different repositories ({}): one install.sh installs \
+                 one GitHub release",
+            repositories.into_iter().collect::<Vec<_>>().join(", ")
+        )),
+    }
 }
 
 fn is_shell_word(word: &str) -> bool {

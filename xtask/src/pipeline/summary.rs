@@ -9,23 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub fn print_summary(report: &Report, manifest: &Manifest, verified: &[Verified], out_dir: &Path) {
-    let describe: BTreeMap<(String, String), String> = verified
-        .iter()
-        .map(|v| {
-            let kinds: Vec<String> = v
-                .linkage
-                .iter()
-                .map(|l| match l.audit.glibc_floor {
-                    Some(floor) => format!("{} glibc {floor}", l.audit.kind),
-                    None => l.audit.kind.to_string(),
-                })
-                .collect();
-            (
-                (v.package.name.clone(), v.triple.to_string()),
-                kinds.join(", "),
-            )
-        })
-        .collect();
+    let describe = linkage_by_artifact(verified);
     let rows: Vec<Vec<String>> = manifest
         .artifacts
         .iter()
@@ -78,4 +62,25 @@ pub fn print_summary(report: &Report, manifest: &Manifest, verified: &[Verified]
         manifest.source_date_epoch,
         manifest.rustc
     ));
+}
+
+/// "static, gnu glibc 2.17"-style kinds of each (package, target)'s binaries.
+fn linkage_by_artifact(verified: &[Verified]) -> BTreeMap<(String, String), String> {
+    verified
+        .iter()
+        .map(|v| {
+            let kinds: Vec<String> = v
+                .linkage
+                .iter()
+                .map(|l| match l.audit.glibc_floor {
+                    Some(floor) => format!("{} glibc {floor}", l.audit.kind),
+                    None => l.audit.kind.to_string(),
+                })
+                .collect();
+            (
+                (v.package.name.clone(), v.triple.to_string()),
+                kinds.join(", "),
+            )
+        })
+        .collect()
 }

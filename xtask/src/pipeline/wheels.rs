@@ -197,20 +197,7 @@ pub fn wheel_all(
                 continue;
             }
         };
-        let readme = match &item.package.readme {
-            Some(path) => match std::fs::read_to_string(path) {
-                Ok(text) => Some(text),
-                Err(err) => {
-                    report.warn(&format!(
-                        "the wheel of {} has no description: cannot read its readme {} ({err})",
-                        item.package.name,
-                        path.display()
-                    ));
-                    None
-                }
-            },
-            None => None,
-        };
+        let readme = read_readme(&item.package, report);
         let binaries: Vec<WheelBinary> = item
             .linkage
             .iter()
@@ -249,6 +236,22 @@ pub fn wheel_all(
         ));
     }
     Ok(artifacts)
+}
+
+/// The package's readme, the wheel's long description; a warning when it cannot be read.
+fn read_readme(package: &Package, report: &Report) -> Option<String> {
+    let path = package.readme.as_ref()?;
+    match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(err) => {
+            report.warn(&format!(
+                "the wheel of {} has no description: cannot read its readme {} ({err})",
+                package.name,
+                path.display()
+            ));
+            None
+        }
+    }
 }
 
 #[cfg(test)]
