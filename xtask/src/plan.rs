@@ -5,9 +5,9 @@
 //! here, before anything is built: tag = v<version> of every shipped package, no retired runner
 //! label, a CHANGELOG.md section for the version.
 
-use crate::dist::config::Workspace;
 use crate::release::plan::ReleasePlan;
 use crate::release::version::Tag;
+use crate::workspace::config::Workspace;
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -51,11 +51,11 @@ pub fn run(options: Options) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use crate::dist::config::{Package, Workspace};
-    use crate::dist::target::TargetTriple;
     use crate::release::plan::ReleasePlan;
     use crate::release::version::Tag;
     use crate::runners::Runners;
+    use crate::workspace::config::{Package, Workspace};
+    use crate::workspace::target::TargetTriple;
     use std::collections::BTreeMap;
 
     fn workspace(targets: &[&str], version: &str, runners: &[(&str, &str)]) -> Workspace {

@@ -1,5 +1,5 @@
-//! `cargo xtask gather` as the release workflow uses it (issue #4; `plan` is tested in
-//! release.rs, release.yml in workflows.rs).
+//! `cargo xtask gather` as the release workflow uses it (`plan` is tested in release.rs,
+//! release.yml in workflows.rs).
 //!
 //! - gather, end to end on the fixture workspace (its matrix cut to the targets a Linux host
 //!   builds, so that no part is missing): clone L runs `cargo xtask dist` once for all targets;
@@ -82,7 +82,7 @@ fn gather_end_to_end() {
     );
     assert_eq!(local.code, 0, "cargo xtask dist failed");
     let local_dist = snapshot(&l.join("dist"));
-    // Archives, their .sha256, SHA256SUMS, the manifest and install.sh (issue #6).
+    // Archives, their .sha256, SHA256SUMS, the manifest and install.sh.
     assert_eq!(local_dist.len(), 2 * TARGETS.len() + 3);
     let xtask_bin = l.join("target/debug/xtask");
 
@@ -160,7 +160,7 @@ fn gather_end_to_end() {
         );
     }
 
-    // An installer written identically into every part (issue #6) is copied once (the fixture
+    // An installer written identically into every part is copied once (the fixture
     // has a GitHub `repository`, so every part holds one); gathering again replaces the previous
     // release.
     assert!(release.contains_key("install.sh"), "no install.sh gathered");

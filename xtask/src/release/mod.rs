@@ -36,7 +36,7 @@ pub struct Options {
 
 pub fn run(options: Options) -> Result<()> {
     let sh = Shell::new().context("starting a shell")?;
-    let ws = crate::dist::config::Workspace::load(&sh)?;
+    let ws = crate::workspace::config::Workspace::load(&sh)?;
     let tag = match options.tag.as_deref() {
         None | Some("") => None,
         Some(text) => Some(Tag::parse(text)?),
@@ -115,7 +115,7 @@ pub fn assets(dist: &Path) -> Result<Vec<PathBuf>> {
 /// Every file SHA256SUMS lists is there with that digest: what is uploaded is what gather
 /// verified.
 fn check_sums(dist: &Path) -> Result<()> {
-    use crate::dist::checksums::{parse_sha256sums, sha256_file, SHA256SUMS};
+    use crate::workspace::checksums::{parse_sha256sums, sha256_file, SHA256SUMS};
     let path = dist.join(SHA256SUMS);
     let text = std::fs::read_to_string(&path).with_context(|| {
         format!(

@@ -11,7 +11,7 @@ pub const CHANGELOG: &str = "CHANGELOG.md";
 pub fn run(tag: &str) -> Result<()> {
     let tag = Tag::parse(tag)?;
     let sh = xshell::Shell::new().context("starting a shell")?;
-    let ws = crate::dist::config::Workspace::load(&sh)?;
+    let ws = crate::workspace::config::Workspace::load(&sh)?;
     print!("{}", notes(&ws.root, &tag.version)?);
     Ok(())
 }

@@ -5,9 +5,9 @@
 //! follows the same plan here.
 
 use super::version::{check_tag, shipped_version, Tag, Version};
-use crate::dist::config::Workspace;
-use crate::dist::target::{BuildMethod, TargetTriple};
 use crate::runners::{label_arch, Arch, Os};
+use crate::workspace::config::Workspace;
+use crate::workspace::target::{BuildMethod, TargetTriple};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
@@ -181,8 +181,8 @@ fn os_arch(triple: &TargetTriple) -> Option<(Os, Arch)> {
         return None;
     };
     let arch = match triple.arch() {
-        "x86_64" => Arch::X86_64,
-        "aarch64" => Arch::Aarch64,
+        linkaudit::target::Arch::X86_64 => Arch::X86_64,
+        linkaudit::target::Arch::Aarch64 => Arch::Aarch64,
         _ => return None,
     };
     Some((os, arch))

@@ -7,8 +7,8 @@
 use super::plan::ReleasePlan;
 use super::version::Tag;
 use super::{assets, gh_create_args, gh_publish_args, shell_line};
-use crate::dist::config::Workspace;
-use crate::dist::target::{BuildMethod, Status};
+use crate::workspace::config::Workspace;
+use crate::workspace::target::{BuildMethod, Status};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
@@ -83,7 +83,7 @@ fn plan_step(sh: &Shell, work: &Path, plan: &ReleasePlan, tag: Option<&Tag>) -> 
 
 /// A build job and a smoke job per target this host builds; the parts and their targets.
 fn build_steps(sh: &Shell, ws: &Workspace, work: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
-    let host = crate::dist::detect_host(sh, ws)?;
+    let host = crate::pipeline::plan::detect_host(sh, ws)?;
     let (mut parts, mut built) = (Vec::new(), Vec::new());
     for triple in &ws.targets {
         match host.can_build(triple, BuildMethod::for_target(triple)?) {

@@ -3,12 +3,12 @@
 //! build runner cannot start them (x86_64 Apple built on arm64 macOS, aarch64 Windows built on
 //! x86_64 Windows), so every shipped binary has been started at least once before publishing.
 
-use crate::dist::checksums::sha256_file;
-use crate::dist::manifest::{Manifest, MANIFEST};
-use crate::dist::pack::unpack;
-use crate::dist::report::Report;
-use crate::dist::smoke::{runner_for, smoke_run};
-use crate::dist::target::TargetTriple;
+use crate::pipeline::smoke::{runner_for, smoke_run};
+use crate::workspace::archive::unpack;
+use crate::workspace::checksums::sha256_file;
+use crate::workspace::manifest::{Manifest, MANIFEST};
+use crate::workspace::report::Report;
+use crate::workspace::target::TargetTriple;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use xshell::Shell;
@@ -18,8 +18,8 @@ pub fn run(parts: &[PathBuf]) -> Result<()> {
         bail!("no part given: pass the directories `cargo xtask dist --target T --out-dir PART` wrote");
     }
     let sh = Shell::new().context("starting a shell")?;
-    let ws = crate::dist::config::Workspace::load(&sh)?;
-    let host = crate::dist::detect_host(&sh, &ws)?.triple;
+    let ws = crate::workspace::config::Workspace::load(&sh)?;
+    let host = crate::pipeline::plan::detect_host(&sh, &ws)?.triple;
     for part in parts {
         smoke_part(&sh, &host, part)?;
     }
@@ -41,15 +41,14 @@ fn smoke_part(sh: &Shell, host: &TargetTriple, part: &Path) -> Result<()> {
     let mut started = 0;
     for artifact in archives {
         let target = TargetTriple::parse(&artifact.target)?;
-        let runner = runner_for(host, &target, crate::dist::tools::which, Path::is_dir).map_err(
-            |reason| {
+        let runner = runner_for(host, &target, crate::workspace::tools::which, Path::is_dir)
+            .map_err(|reason| {
                 anyhow::anyhow!(
                     "cannot start the {target} binaries here: {reason}; the plan's smoke runner \
                      for {target} must be one that runs them (smoke-runners in \
                      [workspace.metadata.dist])"
                 )
-            },
-        )?;
+            })?;
         let archive = part.join(&artifact.archive);
         // The archive is the one the build job checked and summed, not something else.
         if sha256_file(&archive)? != artifact.sha256 {

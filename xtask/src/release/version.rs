@@ -2,7 +2,7 @@
 //! `v<version>` that publishes it. A small SemVer 2.0 parser rather than the `semver` crate:
 //! only the shape and the pre-release part matter here, and the xtask stays lean.
 
-use crate::dist::config::Package;
+use crate::workspace::config::Package;
 use anyhow::{bail, Result};
 use std::fmt;
 
