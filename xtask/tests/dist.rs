@@ -1,11 +1,11 @@
 //! End to end: `cargo xtask dist` on a fixture workspace (xtask/tests/fixtures/workspace: a binary
 //! crate and a crate compiling C through `cc`), for the five targets a Linux host builds
-//! (issue #2 point 8, issue #5 points 1-3).
+//!.
 //!
 //! One test with phases, so that the fixture is built once per clone (CI has 2 cores):
 //! 1. clone A, with a copy of this xtask (linkaudit path made absolute: the "works in another
-//!    workspace" proof), on a PATH without cargo-zigbuild (the xtask installs it: point 9) and
-//!    with a poisonous RUSTFLAGS (ignored: point 1). Checks the plan, the step lines, the summary.
+//!    workspace" proof), on a PATH without cargo-zigbuild (the xtask installs it) and
+//!    with a poisonous RUSTFLAGS (ignored). Checks the plan, the step lines, the summary.
 //! 2. dist/ checked with real tools: `sha256sum -c`, `tar -tzvf`, python's zipfile; the gzip
 //!    header's bytes; linkage re-audited; manifest; the checkout path is absent from the binaries.
 //! 3. bad input: each a one-line error, non-zero exit, dist/ unchanged.
@@ -42,7 +42,7 @@ const LOCAL_TARGETS: [&str; 5] = [
 const APPLE_TARGETS: [&str; 2] = ["x86_64-apple-darwin", "aarch64-apple-darwin"];
 
 /// A PATH like a fresh machine's: everything in the system's bin directories, cargo, rustc,
-/// rustup and python3, but no cargo-zigbuild and no zig (issue #2, point 9). One directory of
+/// rustup and python3, but no cargo-zigbuild and no zig. One directory of
 /// symlinks, so that a cargo-zigbuild installed system-wide is hidden too.
 fn fresh_path(dir: &Path) -> std::ffi::OsString {
     const HIDDEN: [&str; 2] = ["cargo-zigbuild", "zig"];
@@ -163,7 +163,7 @@ fn dist_end_to_end() {
         ),
     )
     .unwrap();
-    bad(&["dist", "--target", "aarch64-apple-darwin"], "macos-14");
+    bad(&["dist", "--target", "aarch64-apple-darwin"], "macos-15");
     std::fs::write(
         &manifest_path,
         good_manifest.replace("macos-floor = \"11.0\"", "macos-floor = \"eleven\""),
@@ -274,7 +274,7 @@ fn dist_end_to_end() {
         .current_dir(&dist));
 
     // Phase 5: clone B at another path, later, with the system's cargo-zigbuild and no RUSTFLAGS,
-    // run by the xtask binary clone A built: the same bytes (issue #5, points 1-2).
+    // run by the xtask binary clone A built: the same bytes.
     let b = work.join("somewhere/else/clone-b/ws");
     make_fixture(&b, &a.join("Cargo.lock"));
     let second = xtask(
@@ -393,7 +393,7 @@ fn check_apple(run: &Run, dist: &Path, unpacked: &Path) {
     }
 }
 
-/// The plan table, the step lines and the summary (issue #2, point 10).
+/// The plan table, the step lines and the summary.
 fn check_report(r: &Run) {
     let out = &r.stdout;
     assert!(
@@ -589,7 +589,7 @@ fn check_dist(dist: &Path, ws: &Path) {
         let audit = linkaudit::audit_path(&binary).unwrap();
         let mut floors = linkaudit::Floors::with_glibc(linkaudit::GlibcVersion::new(2, 17));
         floors.macos = Some(linkaudit::OsVersion::new(11, 0));
-        let policy = linkaudit::Policy::for_target(target, &floors);
+        let policy = linkaudit::Policy::for_target(&target.parse().unwrap(), &floors);
         assert!(!policy.is_empty(), "{target}");
         assert_eq!(policy.check(&audit), vec![], "{target}");
         if target.contains("apple") {
@@ -665,7 +665,7 @@ fn check_dist(dist: &Path, ws: &Path) {
     check_no_paths(dist, &[ws]);
 }
 
-/// Neither the checkout path nor the cargo home is in any archived binary (issue #5, point 2).
+/// Neither the checkout path nor the cargo home is in any archived binary.
 /// The fixture compiles `file!()` of a file in OUT_DIR into the binary: without the remapping
 /// that is an absolute path under the checkout.
 fn check_no_paths(dist: &Path, checkouts: &[&Path]) {

@@ -17,6 +17,7 @@ mod pe;
 mod policy;
 #[cfg(feature = "scan")]
 pub mod scan;
+pub mod target;
 #[cfg(feature = "verify")]
 pub mod verify;
 
@@ -24,6 +25,7 @@ pub use facts::{Audit, Format, GlibcVersion, Kind, OsFloor, OsVersion, Version};
 pub use policy::{
     default_macos_floor, is_windows_system_dll, Floors, Policies, Policy, Violation, WINDOWS_FLOOR,
 };
+pub use target::Target;
 
 use std::fmt;
 use std::path::Path;

@@ -159,9 +159,12 @@ pub fn verify_dir(dir: &Path) -> Result<Report, NotVerifiable> {
         if artifact.is_none() && !archive.ends_with(".whl") {
             fail(archive, format!("archive not described in {MANIFEST}"));
         }
-        let policy = artifact.map_or_else(Policies::default, |a| {
-            Policy::for_target(&a.target, &floors)
-        });
+        // A manifest target that does not parse gets no policy, like a target without a rule.
+        let policy = artifact
+            .and_then(|a| a.target.parse().ok())
+            .map_or_else(Policies::default, |target| {
+                Policy::for_target(&target, &floors)
+            });
         // Release archives hold one top directory named after them; wheels have none.
         let top_dir = (!archive.ends_with(".whl")).then(|| archive_stem(archive).to_owned());
         let mut inspector = Inspector {

@@ -106,7 +106,7 @@ fn macos_arm64_ruff_lists_its_dylibs() {
     );
     // The policy an aarch64 Apple target implies by default passes it: every dylib is macOS's own.
     let policy = Policy::for_target(
-        "aarch64-apple-darwin",
+        &"aarch64-apple-darwin".parse().unwrap(),
         &Floors::with_glibc(GlibcVersion::new(2, 17)),
     );
     assert_eq!(policy.to_string(), "macos:11.0");
@@ -194,7 +194,7 @@ fn msvc_binaries_declare_windows_6_0_and_pass_windows_10_only_if_their_dlls_are_
         ("windows", v(6, 0), Some("console"), Some(v(6, 0)))
     );
     let policy = Policy::for_target(
-        "x86_64-pc-windows-msvc",
+        &"x86_64-pc-windows-msvc".parse().unwrap(),
         &Floors::with_glibc(GlibcVersion::new(2, 17)),
     );
     assert_eq!(policy.to_string(), "crt-static+windows:10.0");

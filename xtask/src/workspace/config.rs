@@ -1,9 +1,9 @@
 //! The release matrix from `[workspace.metadata.dist]`, and the packages and binaries that ship,
-//! from `cargo metadata` (issue #2, point 2). Nothing in the xtask names a product crate.
+//! from `cargo metadata`. Nothing in the xtask names a product crate.
 
-use super::target::{BuildMethod, TargetTriple};
+use super::target::TargetTriple;
 use anyhow::{bail, Context, Result};
-use linkaudit::{Floors, GlibcVersion, OsVersion};
+use linkaudit::{GlibcVersion, OsVersion};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
@@ -19,7 +19,6 @@ const DEFAULT_TARGETS: &[&str] = &[
     "x86_64-apple-darwin",
     "aarch64-apple-darwin",
 ];
-const DEFAULT_GLIBC_FLOOR: GlibcVersion = GlibcVersion::new(2, 17);
 const DEFAULT_INCLUDE: &[&str] = &["README.md", "LICENSE"];
 
 /// `[workspace.metadata.dist]` as written; every key optional. Unknown keys are errors, so that a
@@ -34,6 +33,10 @@ struct RawDistConfig {
     include: Option<Vec<String>>,
     packages: Option<Vec<String>>,
     wheels: Option<bool>,
+    /// Runner overrides by OS or target triple, checked by crate::runners.
+    runners: Option<std::collections::BTreeMap<String, String>>,
+    smoke_runners: Option<std::collections::BTreeMap<String, String>>,
+    pypi_prereleases: Option<bool>,
 }
 
 /// A package that ships, with its binaries.
@@ -42,10 +45,10 @@ pub struct Package {
     pub name: String,
     pub version: String,
     pub binaries: Vec<String>,
-    /// Cargo.toml's `repository`: install.sh downloads from its GitHub releases (issue #6).
+    /// Cargo.toml's `repository`: install.sh downloads from its GitHub releases.
     pub repository: Option<String>,
     /// Cargo.toml's `description`, `homepage`, `license` and `readme` (absolute): the wheels'
-    /// metadata (issue #8).
+    /// metadata.
     pub description: Option<String>,
     pub homepage: Option<String>,
     pub license: Option<String>,
@@ -68,8 +71,12 @@ pub struct Workspace {
     /// Files copied next to the binaries, absolute paths (checked to exist).
     pub include: Vec<PathBuf>,
     pub packages: Vec<Package>,
-    /// `wheels = true`: also write Python wheels (issue #8); `--wheels` turns them on per run.
+    /// `wheels = true`: also write Python wheels; `--wheels` turns them on per run.
     pub wheels: bool,
+    /// The build and smoke runners: defaults with `runners` / `smoke-runners` applied.
+    pub runners: crate::runners::Runners,
+    /// `pypi-prereleases = true`: the release workflow also uploads pre-releases to PyPI.
+    pub pypi_prereleases: bool,
 }
 
 // The parts of `cargo metadata --format-version 1` we read.
@@ -129,7 +136,8 @@ impl Workspace {
             Some(table) => RawDistConfig::deserialize(table).map_err(|err| {
                 anyhow::anyhow!(
                     "malformed [workspace.metadata.dist] in {}: {err}; keys are targets, \
-                     glibc-floor, macos-floor, build-on-macos, include, packages and wheels",
+                     glibc-floor, macos-floor, build-on-macos, include, packages, wheels, runners, \
+                     smoke-runners and pypi-prereleases",
                     meta.workspace_root.join("Cargo.toml").display()
                 )
             })?,
@@ -149,62 +157,30 @@ impl Workspace {
                 .collect(),
         }
         .context("in [workspace.metadata.dist] targets")?;
-        let glibc_floor = match &raw.glibc_floor {
-            Some(text) => text.parse::<GlibcVersion>().map_err(|err| {
-                anyhow::anyhow!("in [workspace.metadata.dist] glibc-floor: {err}")
-            })?,
-            None => DEFAULT_GLIBC_FLOOR,
-        };
-        let macos_floor = match &raw.macos_floor {
-            Some(text) => Some(text.parse::<OsVersion>().map_err(|err| {
-                anyhow::anyhow!("in [workspace.metadata.dist] macos-floor: {err}")
-            })?),
-            None => None,
-        };
-        let build_on_macos = raw
-            .build_on_macos
-            .iter()
-            .flatten()
-            .map(|t| match TargetTriple::parse(t)? {
-                triple if triple.is_apple() => Ok(triple),
-                other => {
-                    bail!("`{other}` is not an Apple target: list *-apple-darwin targets only")
-                }
-            })
-            .collect::<Result<_>>()
-            .context("in [workspace.metadata.dist] build-on-macos")?;
+        let floors = super::floors::OsFloors::from_config(
+            raw.glibc_floor.as_deref(),
+            raw.macos_floor.as_deref(),
+            raw.build_on_macos.as_deref(),
+        )?;
         let include = resolve_include(&meta.workspace_root, raw.include.as_deref())?;
         let packages = shipping_packages(&meta, raw.packages.as_deref())?;
+        let runners = crate::runners::Runners::from_config(
+            &raw.runners.unwrap_or_default(),
+            &raw.smoke_runners.unwrap_or_default(),
+        )?;
         Ok(Workspace {
             root: meta.workspace_root,
             target_dir: meta.target_directory,
             targets,
-            glibc_floor,
-            macos_floor,
-            build_on_macos,
+            glibc_floor: floors.glibc,
+            macos_floor: floors.macos,
+            build_on_macos: floors.build_on_macos,
             include,
             packages,
             wheels: raw.wheels.unwrap_or(false),
+            runners,
+            pypi_prereleases: raw.pypi_prereleases.unwrap_or(false),
         })
-    }
-}
-
-impl Workspace {
-    /// The floors the release promises, which the policies check.
-    pub fn floors(&self) -> Floors {
-        Floors {
-            macos: self.macos_floor,
-            ..Floors::with_glibc(self.glibc_floor)
-        }
-    }
-
-    /// How `triple` is built: Apple targets through cargo-zigbuild here, unless `build-on-macos`
-    /// lists them (Apple's own linker and SDK, on the macOS runner).
-    pub fn build_method(&self, triple: &TargetTriple) -> Result<BuildMethod> {
-        if self.build_on_macos.contains(triple) {
-            return Ok(BuildMethod::Apple);
-        }
-        BuildMethod::for_target(triple)
     }
 }
 
@@ -365,21 +341,17 @@ mod tests {
 
     #[test]
     fn apple_targets_build_here_unless_listed_and_keep_to_the_macos_floor() {
+        use crate::workspace::target::BuildMethod;
         let mac = TargetTriple::parse("aarch64-apple-darwin").unwrap();
+        let x86_64: linkaudit::Target = "x86_64-apple-darwin".parse().unwrap();
         let ws = Workspace::from_metadata_json(&metadata("null")).unwrap();
         assert_eq!(ws.build_method(&mac).unwrap(), BuildMethod::Zigbuild);
-        assert_eq!(
-            ws.floors().macos_for("x86_64-apple-darwin").to_string(),
-            "10.12"
-        );
+        assert_eq!(ws.floors().macos_for(&x86_64).to_string(), "10.12");
         let dist =
             r#"{"dist": {"macos-floor": "12.0", "build-on-macos": ["aarch64-apple-darwin"]}}"#;
         let ws = Workspace::from_metadata_json(&metadata(dist)).unwrap();
         assert_eq!(ws.build_method(&mac).unwrap(), BuildMethod::Apple);
-        assert_eq!(
-            ws.floors().macos_for("x86_64-apple-darwin").to_string(),
-            "12.0"
-        );
+        assert_eq!(ws.floors().macos_for(&x86_64).to_string(), "12.0");
         for (dist, expected) in [
             (r#"{"dist": {"macos-floor": "twelve"}}"#, "macos-floor"),
             (
@@ -422,6 +394,10 @@ mod tests {
                 "not a package of this workspace",
             ),
             (r#"{"dist": {"packages": []}}"#, "nothing to ship"),
+            (
+                r#"{"dist": {"runners": {"linux": "ubuntu-24.4"}}}"#,
+                "runners] linux: `ubuntu-24.4` is not a GitHub runner label; did you mean `ubuntu-24.04`?",
+            ),
         ] {
             let err = format!(
                 "{:#}",
