@@ -36,6 +36,7 @@ pub fn run(options: Options) -> Result<()> {
         Some(dir) => std::env::current_dir()?.join(dir),
         None => ws.root.join("dist"),
     };
+    let _lock = crate::lock::OutDirLock::acquire(&out_dir)?;
     if options.parts.is_empty() {
         bail!("no part given: pass the directories `cargo xtask dist --target T --out-dir PART` wrote");
     }

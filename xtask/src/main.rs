@@ -6,6 +6,7 @@
 mod bench;
 mod dist;
 mod gather;
+mod lock;
 mod plan;
 
 use clap::{Parser, Subcommand};

@@ -247,7 +247,8 @@ fn check_after_kill(dist: &Path, linkaudit: &Path, tags: &[(&str, &Snapshot)]) -
             !name.starts_with(".tmp"),
             "a temporary file in dist/: {name}"
         );
-        if name.starts_with(".staging-") {
+        // The kernel released the killed run's flock; its lock file stays until the next run.
+        if name.starts_with(".staging-") || name == ".lock" {
             continue;
         }
         let known = is_archive(name) || name.ends_with(".sha256") || name == SUMS;

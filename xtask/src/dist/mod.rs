@@ -52,6 +52,7 @@ pub fn run(options: Options) -> Result<()> {
         Some(dir) => std::env::current_dir()?.join(dir),
         None => ws.root.join("dist"),
     };
+    let _lock = crate::lock::OutDirLock::acquire(&out_dir)?;
     let rustup = tools::RustupTargets::query(&sh)?;
     let host = detect_host(&sh, &ws)?;
     let plan = plan(&sh, &ws, &options.targets, &host, rustup.as_ref())?;
