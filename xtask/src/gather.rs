@@ -37,6 +37,7 @@ pub fn run(options: Options) -> Result<()> {
         None => ws.root.join("dist"),
     };
     let _lock = crate::lock::OutDirLock::acquire(&out_dir)?;
+    let signer = crate::sign::Signer::from_env()?;
     if options.parts.is_empty() {
         bail!("no part given: pass the directories `cargo xtask dist --target T --out-dir PART` wrote");
     }
@@ -84,7 +85,8 @@ pub fn run(options: Options) -> Result<()> {
         "verify  linkaudit verify: {} archive(s), {} binaries: pass",
         checked.archives, checked.binaries
     ));
-    staging.commit(&release.manifest, &extra)?;
+    let (manifest, signer) = (&release.manifest, signer.as_ref());
+    crate::sign::commit_signed(&mut staging, &out_dir, manifest, &extra, signer, &report)?;
     report.line(&format!(
         "gathered {} target(s) from {} part(s) into {}: archives, their .sha256, {SHA256SUMS}, \
          {MANIFEST}{}",
@@ -143,6 +145,9 @@ impl Part {
         for entry in entries {
             let entry = entry.with_context(|| format!("listing part {label}"))?;
             let name = entry.file_name().to_string_lossy().into_owned();
+            if crate::sign::is_signature(&name) {
+                continue; // a part built with a key: gather signs the whole release again
+            }
             if !entry.file_type()?.is_file() {
                 bail!("part {label}: {name} is not a regular file; a part holds only files");
             }

@@ -8,6 +8,7 @@ mod dist;
 mod gather;
 mod lock;
 mod plan;
+mod sign;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -53,6 +54,18 @@ enum Command {
     /// dist-manifest.json (and install.sh, wheels when the parts have them) and checks the whole
     /// with linkaudit verify. The out dir changes only when everything passed.
     Gather(GatherFlags),
+    /// Sign a release directory with the minisign key in MINISIGN_SECRET_KEY.
+    ///
+    /// Checks DIR with linkaudit verify, then writes SHA256SUMS.minisig and `<archive>.sig` for
+    /// each .tar.gz and .zip (cargo-binstall's default), each with a trusted comment naming the
+    /// file, package, version and commit. The key is the key file's contents (MINISIGN_PASSWORD
+    /// too when it is encrypted), never a flag. `dist` and `gather` sign the same way when
+    /// MINISIGN_SECRET_KEY is set; this is for the release workflow's publish job.
+    Sign {
+        /// The release directory [default: dist/ in the current directory].
+        #[arg(value_name = "DIR", default_value = "dist")]
+        dir: PathBuf,
+    },
     /// Time the release path against what maintainers use today; write BENCHMARKS.md (issue #7).
     ///
     /// Sections (default: all): pack (dist's archive + checksum stage vs tar | gzip -6 +
@@ -137,6 +150,7 @@ fn main() {
             wheels: flags.wheels,
         }),
         Command::Plan => plan::run(),
+        Command::Sign { dir } => sign::run(&dir),
         Command::Bench(flags) => bench::run(bench::Options {
             sections: flags.sections,
             quick: flags.quick,

@@ -18,6 +18,8 @@ mod policy;
 #[cfg(feature = "scan")]
 pub mod scan;
 #[cfg(feature = "verify")]
+pub mod signature;
+#[cfg(feature = "verify")]
 pub mod verify;
 
 pub use facts::{Audit, Format, GlibcVersion, Kind};

@@ -53,6 +53,7 @@ pub fn run(options: Options) -> Result<()> {
         None => ws.root.join("dist"),
     };
     let _lock = crate::lock::OutDirLock::acquire(&out_dir)?;
+    let signer = crate::sign::Signer::from_env()?;
     let rustup = tools::RustupTargets::query(&sh)?;
     let host = detect_host(&sh, &ws)?;
     let plan = plan(&sh, &ws, &options.targets, &host, rustup.as_ref())?;
@@ -101,7 +102,15 @@ pub fn run(options: Options) -> Result<()> {
         .into_iter()
         .collect();
     write_checksums_and_manifest(&staging.dir, &manifest, &[])?;
-    staging.commit(&manifest, &installer)?;
+    let signer = signer.as_ref();
+    crate::sign::commit_signed(
+        &mut staging,
+        &out_dir,
+        &manifest,
+        &installer,
+        signer,
+        &report,
+    )?;
 
     if options.json {
         print!("{}", manifest.to_json());
