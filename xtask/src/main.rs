@@ -8,6 +8,7 @@ mod dist;
 mod gather;
 mod lock;
 mod plan;
+mod reproduce;
 mod sign;
 
 use clap::{Parser, Subcommand};
@@ -64,6 +65,19 @@ enum Command {
     Sign {
         /// The release directory [default: dist/ in the current directory].
         #[arg(value_name = "DIR", default_value = "dist")]
+        dir: PathBuf,
+    },
+    /// Rebuild a release from its source commit and compare it byte for byte.
+    ///
+    /// Reads DIR's dist-manifest.json, checks its commit out into a temporary git worktree of
+    /// this clone, runs that commit's `cargo xtask dist` for the release's targets with the
+    /// recorded rustc (`rustup run`, installing it when missing) and SOURCE_DATE_EPOCH, and
+    /// prints per archive `identical`, or the first differing member and offset (and section of
+    /// a binary). Targets this host cannot build are listed as not checked. Exit 0 when every
+    /// rebuilt archive is identical, 1 otherwise.
+    Reproduce {
+        /// The release directory: dist/ or the downloaded release files.
+        #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
     /// Time the release path against what maintainers use today; write BENCHMARKS.md (issue #7).
@@ -151,6 +165,7 @@ fn main() {
         }),
         Command::Plan => plan::run(),
         Command::Sign { dir } => sign::run(&dir),
+        Command::Reproduce { dir } => reproduce::run(&dir),
         Command::Bench(flags) => bench::run(bench::Options {
             sections: flags.sections,
             quick: flags.quick,
