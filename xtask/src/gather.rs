@@ -38,6 +38,9 @@ pub fn run(options: Options) -> Result<()> {
     };
     let _lock = crate::lock::OutDirLock::acquire(&out_dir)?;
     let signer = crate::sign::Signer::from_env()?;
+    if let Some(signer) = &signer {
+        signer.check_binstall_pubkey(&sh, &ws)?;
+    }
     if options.parts.is_empty() {
         bail!("no part given: pass the directories `cargo xtask dist --target T --out-dir PART` wrote");
     }

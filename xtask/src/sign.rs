@@ -15,6 +15,7 @@
 //! missing, never wrong; the next run signs again. A run without a key removes the old ones too.
 
 use crate::dist::checksums::{self, SHA256SUMS};
+use crate::dist::config::Workspace;
 use crate::dist::manifest::{self, Manifest};
 use crate::dist::report::Report;
 use crate::dist::{pack, Staging};
@@ -105,6 +106,35 @@ impl Signer {
         Ok(Signer { secret, public })
     }
 
+    /// Refuses a key whose public key is not the `pubkey` of a shipped package's
+    /// `[package.metadata.binstall.signing]`: cargo-binstall would refuse every archive signed
+    /// with it. Packages without that table are not checked.
+    pub fn check_binstall_pubkey(&self, sh: &xshell::Shell, ws: &Workspace) -> Result<()> {
+        let _dir = sh.push_dir(&ws.root);
+        let cargo = crate::dist::config::cargo_program();
+        let json = xshell::cmd!(sh, "{cargo} metadata --format-version 1 --no-deps")
+            .quiet()
+            .read()
+            .context("reading [package.metadata.binstall.signing] with `cargo metadata`")?;
+        let meta: serde_json::Value = serde_json::from_str(&json)?;
+        let ours = self.public_key();
+        for package in meta["packages"].as_array().into_iter().flatten() {
+            let name = package["name"].as_str().unwrap_or_default();
+            let pubkey = &package["metadata"]["binstall"]["signing"]["pubkey"];
+            let shipped = ws.packages.iter().any(|p| p.name == name);
+            if let (true, Some(pubkey)) = (shipped, pubkey.as_str()) {
+                if pubkey.trim() != ours {
+                    bail!(
+                        "{SECRET_KEY_VAR} is the secret key of {ours}, but package {name}'s \
+                         [package.metadata.binstall.signing] pubkey is {pubkey}: cargo-binstall \
+                         would refuse every archive; sign with the project's key or update pubkey"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The public key, base64, as `minisign -P` and cargo-binstall's `pubkey` take it.
     pub fn public_key(&self) -> String {
         self.public.to_base64()
@@ -146,6 +176,8 @@ pub fn run(dir: &Path) -> Result<()> {
              secret key file ({PASSWORD_VAR} too when the key is encrypted)"
         );
     };
+    let sh = xshell::Shell::new().context("starting a shell")?;
+    signer.check_binstall_pubkey(&sh, &Workspace::load(&sh)?)?;
     let checked = linkaudit::verify::verify_dir(&dir)
         .map_err(|err| anyhow::anyhow!("linkaudit verify cannot check it: {err}"))?;
     if let Some(first) = checked.failures.first() {

@@ -13,6 +13,8 @@
 //! 4. A run without a key removes the old signatures: none is left to disagree with new bytes.
 //! 5. `cargo xtask sign dist` signs that release afterwards (the publish job's way), refusing
 //!    without a key and when linkaudit verify fails.
+//! 6. A key that is not the `pubkey` of the package's `[package.metadata.binstall.signing]` is
+//!    refused with one line before anything is built (cargo-binstall would refuse its archives).
 //!
 //! Needs: minisign, rustup target x86_64-unknown-linux-musl, zig + cargo-zigbuild (or pip), git.
 
@@ -245,6 +247,33 @@ fn releases_are_signed_in_minisign_format_and_checked() {
         snapshot(&dist_dir).into_keys().collect::<Vec<_>>(),
         expected
     );
+
+    // 6. With `[package.metadata.binstall.signing]`, only the key of its pubkey signs.
+    let manifest = ws.join("crates/fixture-cli/Cargo.toml");
+    let table = format!(
+        "\n[package.metadata.binstall.signing]\nalgorithm = \"minisign\"\npubkey = \"{}\"\n",
+        plain.public
+    );
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{original}{table}")).unwrap();
+    let signed_before = snapshot(&dist_dir);
+    let other_key = dist(&ws, Some(&encrypted.secret), Some("correct horse"));
+    assert_eq!((other_key.code, other_key.stderr.lines().count()), (1, 1));
+    assert!(
+        other_key.stderr.contains(&format!(
+            "package fixture-cli's [package.metadata.binstall.signing] pubkey is {}",
+            plain.public
+        )),
+        "{}",
+        other_key.stderr
+    );
+    assert!(
+        snapshot(&dist_dir) == signed_before,
+        "a refused key changed dist/"
+    );
+    assert_eq!(dist(&ws, Some(&plain.secret), None).code, 0);
+    minisign_verify(&dist_dir, &archive, &archive_sig, &plain.public);
+    std::fs::write(&manifest, original).unwrap();
 }
 
 /// `minisign -S` with the unencrypted key: `<file>.minisig` beside `file`.

@@ -54,6 +54,9 @@ pub fn run(options: Options) -> Result<()> {
     };
     let _lock = crate::lock::OutDirLock::acquire(&out_dir)?;
     let signer = crate::sign::Signer::from_env()?;
+    if let Some(signer) = &signer {
+        signer.check_binstall_pubkey(&sh, &ws)?;
+    }
     let rustup = tools::RustupTargets::query(&sh)?;
     let host = detect_host(&sh, &ws)?;
     let plan = plan(&sh, &ws, &options.targets, &host, rustup.as_ref())?;
