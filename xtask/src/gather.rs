@@ -1,4 +1,4 @@
-//! `cargo xtask gather` (issue #4, point 3): the release workflow builds each target on its own
+//! `cargo xtask gather`: the release workflow builds each target on its own
 //! runner (`cargo xtask dist --target T --out-dir PART`); this merges those parts into one dist/,
 //! rebuilds `SHA256SUMS` and `dist-manifest.json` from them, and checks the whole with linkaudit's
 //! `verify` before anything is published.
@@ -9,18 +9,21 @@
 //! between parts each fail with one line naming the part, target or file. The result is written
 //! to a staging dir, verified there, and only then renamed into place (as `cargo xtask dist` does).
 
-use crate::dist::checksums::{self, SHA256SUMS};
-use crate::dist::config::Workspace;
-use crate::dist::manifest::{self, Artifact, Manifest, MANIFEST};
-use crate::dist::report::{human_size, Report};
-use crate::dist::target::TargetTriple;
-use crate::dist::{pack, write_checksums_and_manifest, Staging};
+use crate::pipeline::{commit_signed, write_checksums_and_manifest, Staging};
+use crate::workspace::checksums::{self, SHA256SUMS};
+use crate::workspace::config::Workspace;
+use crate::workspace::fsio::{write_atomically, write_file_atomically};
+use crate::workspace::lock::OutDirLock;
+use crate::workspace::manifest::{self, Artifact, Manifest, MANIFEST};
+use crate::workspace::report::{human_size, Report};
+use crate::workspace::signing::{self, Signer};
+use crate::workspace::target::TargetTriple;
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
 
-/// The installer (issue #6) is written into every part, identical: copied once.
+/// The installer is written into every part, identical: copied once.
 const INSTALLER: &str = "install.sh";
 
 pub struct Options {
@@ -36,11 +39,8 @@ pub fn run(options: Options) -> Result<()> {
         Some(dir) => std::env::current_dir()?.join(dir),
         None => ws.root.join("dist"),
     };
-    let _lock = crate::lock::OutDirLock::acquire(&out_dir)?;
-    let signer = crate::sign::Signer::from_env()?;
-    if let Some(signer) = &signer {
-        signer.check_binstall_pubkey(&sh, &ws)?;
-    }
+    let _lock = OutDirLock::acquire(&out_dir)?;
+    let signer = Signer::from_env_for(&sh, &ws)?;
     if options.parts.is_empty() {
         bail!("no part given: pass the directories `cargo xtask dist --target T --out-dir PART` wrote");
     }
@@ -68,7 +68,33 @@ pub fn run(options: Options) -> Result<()> {
 
     let mut staging = Staging::create(&out_dir)?;
     let extra = release.stage(&staging.dir)?;
-    let checked = linkaudit::verify::verify_dir(&staging.dir).map_err(|err| {
+    verify_staged(&staging.dir, &out_dir, &report)?;
+    let (manifest, signer) = (&release.manifest, signer.as_ref());
+    commit_signed(&mut staging, &out_dir, manifest, &extra, signer, &report)?;
+    report.line(&format!(
+        "gathered {} target(s) from {} part(s) into {}: archives, their .sha256, {SHA256SUMS}, \
+         {MANIFEST}{}",
+        release.by_target.len(),
+        parts.len(),
+        out_dir.display(),
+        if release.shared.contains_key(INSTALLER) {
+            format!(" and {INSTALLER}")
+        } else {
+            String::new()
+        }
+    ));
+    report.line(&format!(
+        "commit {} | SOURCE_DATE_EPOCH {} | {}",
+        release.manifest.source_commit.as_deref().unwrap_or("none"),
+        release.manifest.source_date_epoch,
+        release.manifest.rustc
+    ));
+    Ok(())
+}
+
+/// linkaudit verify over the staged release: every failure listed, the run stopped on any.
+fn verify_staged(staged: &Path, out_dir: &Path, report: &Report) -> Result<()> {
+    let checked = linkaudit::verify::verify_dir(staged).map_err(|err| {
         anyhow::anyhow!("linkaudit verify could not check the gathered release: {err}")
     })?;
     if let Some(first) = checked.failures.first() {
@@ -87,26 +113,6 @@ pub fn run(options: Options) -> Result<()> {
     report.line(&format!(
         "verify  linkaudit verify: {} archive(s), {} binaries: pass",
         checked.archives, checked.binaries
-    ));
-    let (manifest, signer) = (&release.manifest, signer.as_ref());
-    crate::sign::commit_signed(&mut staging, &out_dir, manifest, &extra, signer, &report)?;
-    report.line(&format!(
-        "gathered {} target(s) from {} part(s) into {}: archives, their .sha256, {SHA256SUMS}, \
-         {MANIFEST}{}",
-        release.by_target.len(),
-        parts.len(),
-        out_dir.display(),
-        if release.shared.contains_key(INSTALLER) {
-            format!(" and {INSTALLER}")
-        } else {
-            String::new()
-        }
-    ));
-    report.line(&format!(
-        "commit {} | SOURCE_DATE_EPOCH {} | {}",
-        release.manifest.source_commit.as_deref().unwrap_or("none"),
-        release.manifest.source_date_epoch,
-        release.manifest.rustc
     ));
     Ok(())
 }
@@ -148,7 +154,7 @@ impl Part {
         for entry in entries {
             let entry = entry.with_context(|| format!("listing part {label}"))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if crate::sign::is_signature(&name) {
+            if signing::is_signature(&name) {
                 continue; // a part built with a key: gather signs the whole release again
             }
             if !entry.file_type()?.is_file() {
@@ -163,7 +169,7 @@ impl Part {
         }
         let mut manifest = Manifest::read(&dir.join(MANIFEST))
             .map_err(|err| anyhow::anyhow!("part {label}: {err:#}"))?;
-        // A manifest from before per-artifact compilers (issue #4) says it once for all.
+        // A manifest from before per-artifact compilers says it once for all.
         for artifact in &mut manifest.artifacts {
             if artifact.rustc.is_empty() {
                 artifact.rustc = manifest.rustc.clone();
@@ -430,7 +436,7 @@ impl Release {
 }
 
 fn copy(from: &Path, to: &Path) -> Result<()> {
-    pack::write_atomically(to, |mut out| {
+    write_atomically(to, |mut out| {
         let mut file =
             std::fs::File::open(from).with_context(|| format!("opening {}", from.display()))?;
         std::io::copy(&mut file, &mut out)?;
@@ -440,10 +446,7 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
 
 fn write_sidecar(staging: &Path, name: &str, sha256: &str) -> Result<String> {
     let (sidecar, line) = checksums::sidecar(name, sha256);
-    pack::write_atomically(&staging.join(&sidecar), |mut out| {
-        std::io::Write::write_all(&mut out, line.as_bytes())?;
-        Ok(std::io::Write::flush(&mut out)?)
-    })?;
+    write_file_atomically(&staging.join(&sidecar), line.as_bytes())?;
     Ok(sidecar)
 }
 

@@ -1,4 +1,4 @@
-//! `cargo xtask reproduce DIR` (xtask/src/reproduce.rs) on a real dist/ of the fixture workspace:
+//! `cargo xtask reproduce DIR` (xtask/src/reproduce/) on a real dist/ of the fixture workspace:
 //!
 //! 1. the release as `cargo xtask dist` wrote it reproduces: `identical`, exit 0;
 //! 2. the musl archive re-packed with one byte of the binary's `.text` changed (same entry

@@ -1,5 +1,6 @@
-//! Signed releases (xtask/src/sign.rs, crates/linkaudit/src/signature.rs), end to end on the
-//! fixture workspace with keys made by the real `minisign` tool (Debian package `minisign`):
+//! Signed releases (xtask/src/workspace/signing.rs, crates/linkaudit/src/signature.rs), end to
+//! end on the fixture workspace with keys made by the real `minisign` tool (Debian package
+//! `minisign`):
 //!
 //! 1. `cargo xtask dist` with `MINISIGN_SECRET_KEY` (an unencrypted `minisign -G -W` key) writes
 //!    `SHA256SUMS.minisig` and `<archive>.sig`; `minisign -V` verifies both with the public key and

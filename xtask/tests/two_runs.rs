@@ -1,7 +1,7 @@
-//! Two runs into one out dir (xtask/src/lock.rs): while a real `cargo xtask dist` on the fixture
-//! workspace holds dist/ (stopped by the `XTASK_TEST_PAUSE_AT` hook after it staged its archive,
-//! so no sleep guesses the moment), a second `cargo xtask dist` and a `cargo xtask gather` into the
-//! same dist/ fail at once with one line naming the first run's pid and command, and change
+//! Two runs into one out dir (xtask/src/workspace/lock.rs): while a real `cargo xtask dist` on
+//! the fixture workspace holds dist/ (stopped by the `XTASK_TEST_PAUSE_AT` hook after it staged
+//! its archive, so no sleep guesses the moment), a second `cargo xtask dist` and a
+//! `cargo xtask gather` into the same dist/ fail at once with one line naming the first run's pid and command, and change
 //! nothing; the first run then finishes, its dist/ checks out with sha256sum, and no `.lock` is
 //! left; a next run goes through.
 //!

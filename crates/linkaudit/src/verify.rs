@@ -157,7 +157,8 @@ pub fn verify_dir(dir: &Path) -> Result<Report, NotVerifiable> {
         if artifact.is_none() && !archive.ends_with(".whl") {
             fail(archive, format!("archive not described in {MANIFEST}"));
         }
-        let policy = artifact.and_then(|a| Policy::for_target(&a.target, glibc_floor));
+        let policy =
+            artifact.and_then(|a| Policy::for_target(&a.target.parse().ok()?, glibc_floor));
         // Release archives hold one top directory named after them; wheels have none.
         let top_dir = (!archive.ends_with(".whl")).then(|| archive_stem(archive).to_owned());
         let mut inspector = Inspector {

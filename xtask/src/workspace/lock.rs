@@ -1,8 +1,8 @@
-//! One run at a time per out dir: `cargo xtask dist` and `cargo xtask gather` hold an exclusive
-//! lock on `<out>/.lock` from before they build or read anything until they exit.
+//! One run at a time per out dir: `cargo xtask dist`, `gather` and `sign` hold an exclusive lock
+//! on `<out>/.lock` from before they build or read anything until they exit.
 //!
-//! Two runs into one out dir would each replace what the other wrote: the handover (dist's
-//! handover.rs) keeps the out dir consistent after a kill, but not against a second writer. The
+//! Two runs into one out dir would each replace what the other wrote: the handover
+//! (pipeline/handover.rs) keeps the out dir consistent after a kill, but not against a second writer. The
 //! lock is flock(2) (`File::try_lock`, std since Rust 1.89), so the kernel releases it when its
 //! holder exits, SIGKILL included: a `.lock` file left by a killed run locks nothing. A second run
 //! does not wait (a dist run can take minutes): it fails at once, naming the holder's pid and

@@ -11,11 +11,12 @@
 //!
 //! Exit 0 when every rebuilt archive is identical, 1 otherwise; DIR is never written.
 
-use crate::dist::manifest::{Manifest, MANIFEST};
-use crate::dist::report::Report;
+mod compare;
+
+use crate::workspace::manifest::{Manifest, MANIFEST};
+use crate::workspace::report::Report;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
 
@@ -32,6 +33,26 @@ pub fn run(dir: &Path) -> Result<()> {
     let Some(commit) = manifest.source_commit.clone() else {
         bail!("{}: the manifest records no source commit (built outside git): nothing to check it against", dir.display());
     };
+    let clone = clone_holding(&sh, &commit, &dir)?;
+    let _in_clone = sh.push_dir(&clone);
+    let worktree = Worktree::add(&sh, &commit)?;
+    report.line(&format!(
+        "reproduce  commit {commit} | SOURCE_DATE_EPOCH {} | in {}",
+        manifest.source_date_epoch,
+        worktree.dir.display()
+    ));
+    // A target dir that outlives the worktree, so that a second check rebuilds warm. Where it is
+    // does not change the bytes: dist remaps the target dir out of the binaries wherever it is.
+    let target_dir = PathBuf::from(&clone).join("target").join("xtask-reproduce");
+    let _target_dir = sh.push_env("CARGO_TARGET_DIR", &target_dir);
+    let rebuilt = rebuild_all(&sh, &worktree.dir, &manifest, &report)?;
+    let verdicts = compare::compare_all(&dir, &rebuilt, &manifest, &report);
+    drop(worktree);
+    verdicts
+}
+
+/// The top of this git clone, once it is known to hold `commit`.
+fn clone_holding(sh: &Shell, commit: &str, dir: &Path) -> Result<String> {
     let clone = cmd!(sh, "git rev-parse --show-toplevel")
         .quiet()
         .read()
@@ -52,41 +73,31 @@ pub fn run(dir: &Path) -> Result<()> {
             dir.display()
         );
     }
-    // Outside the clone: cargo would also read the clone's .cargo/config.toml above a worktree
-    // inside it and join its rustflags with the commit's own.
-    let work = std::env::temp_dir().join(format!("xtask-reproduce-{}", std::process::id()));
-    let _ = cmd!(sh, "git worktree remove --force {work}")
-        .quiet()
-        .ignore_stderr()
-        .run();
-    let _ = std::fs::remove_dir_all(&work);
-    cmd!(sh, "git worktree add --detach --quiet {work} {commit}")
-        .quiet()
-        .run()
-        .with_context(|| format!("checking out {commit} into {}", work.display()))?;
-    let worktree = Worktree {
-        sh: &sh,
-        dir: work.clone(),
-    };
-    report.line(&format!(
-        "reproduce  commit {commit} | SOURCE_DATE_EPOCH {} | in {}",
-        manifest.source_date_epoch,
-        work.display()
-    ));
-    // A target dir that outlives the worktree, so that a second check rebuilds warm. Where it is
-    // does not change the bytes: dist remaps the target dir out of the binaries wherever it is.
-    let target_dir = PathBuf::from(&clone).join("target").join("xtask-reproduce");
-    let _target_dir = sh.push_env("CARGO_TARGET_DIR", &target_dir);
-    let rebuilt = rebuild_all(&sh, &work, &manifest, &report)?;
-    let verdicts = compare_all(&dir, &rebuilt, &manifest, &report);
-    drop(worktree);
-    verdicts
+    Ok(clone)
 }
 
-/// Removes the temporary worktree however the run ends.
+/// A temporary git worktree at the release's commit, removed however the run ends.
 struct Worktree<'a> {
     sh: &'a Shell,
     dir: PathBuf,
+}
+
+impl<'a> Worktree<'a> {
+    /// Outside the clone: cargo would also read the clone's .cargo/config.toml above a worktree
+    /// inside it and join its rustflags with the commit's own.
+    fn add(sh: &'a Shell, commit: &str) -> Result<Worktree<'a>> {
+        let dir = std::env::temp_dir().join(format!("xtask-reproduce-{}", std::process::id()));
+        let _ = cmd!(sh, "git worktree remove --force {dir}")
+            .quiet()
+            .ignore_stderr()
+            .run();
+        let _ = std::fs::remove_dir_all(&dir);
+        cmd!(sh, "git worktree add --detach --quiet {dir} {commit}")
+            .quiet()
+            .run()
+            .with_context(|| format!("checking out {commit} into {}", dir.display()))?;
+        Ok(Worktree { sh, dir })
+    }
 }
 
 impl Drop for Worktree<'_> {
@@ -240,164 +251,4 @@ fn dist(
         refused.unwrap_or_default(),
         error.trim_start_matches("error: ").to_owned(),
     )))
-}
-
-fn compare_all(dir: &Path, rebuilt: &Rebuilt, manifest: &Manifest, report: &Report) -> Result<()> {
-    let (mut identical, mut differ, mut unchecked) = (0, 0, 0);
-    for artifact in &manifest.artifacts {
-        let verdict = match (
-            rebuilt.skipped.get(&artifact.target),
-            rebuilt.archives.get(&artifact.archive),
-        ) {
-            (Some(reason), _) => {
-                unchecked += 1;
-                format!("not checked: {reason}")
-            }
-            (None, None) => {
-                differ += 1;
-                "DIFFERS: the rebuild wrote no archive of that name".to_owned()
-            }
-            (None, Some(path)) => match first_difference(&dir.join(&artifact.archive), path)? {
-                None => {
-                    identical += 1;
-                    "identical".to_owned()
-                }
-                Some(difference) => {
-                    differ += 1;
-                    format!("DIFFERS: {difference}")
-                }
-            },
-        };
-        report.line(&format!("reproduce  {}  {verdict}", artifact.archive));
-    }
-    report.line(&format!(
-        "reproduce  {identical} identical, {differ} differ, {unchecked} not checked"
-    ));
-    if differ > 0 {
-        bail!(
-            "{differ} archive(s) of {} differ from the rebuild of its commit (above)",
-            dir.display()
-        );
-    }
-    Ok(())
-}
-
-/// `None` when both files have the same bytes; else where they first differ.
-fn first_difference(released: &Path, rebuilt: &Path) -> Result<Option<String>> {
-    let (a, b) = (read(released)?, read(rebuilt)?);
-    if a == b {
-        return Ok(None);
-    }
-    let name = released.to_string_lossy();
-    let members = if name.ends_with(".zip") || name.ends_with(".whl") {
-        zip_members(&a).and_then(|ma| Ok((ma, zip_members(&b)?)))
-    } else {
-        tar_members(&a).and_then(|ma| Ok((ma, tar_members(&b)?)))
-    };
-    let Ok((ma, mb)) = members else {
-        return Ok(Some(format!(
-            "at byte {} (the released file is no readable archive)",
-            first_byte(&a, &b)
-        )));
-    };
-    for (index, (x, y)) in ma.iter().zip(&mb).enumerate() {
-        if x.name != y.name {
-            return Ok(Some(format!(
-                "member {index} is {} in the release but {} rebuilt",
-                x.name, y.name
-            )));
-        }
-        if x.header != y.header {
-            return Ok(Some(format!(
-                "the header (mode, owner or time) of member {}",
-                x.name
-            )));
-        }
-        if x.data != y.data {
-            let offset = first_byte(&x.data, &y.data);
-            let section =
-                section_at(&x.data, offset).map_or(String::new(), |s| format!(" (section {s})"));
-            return Ok(Some(format!(
-                "member {} at offset {offset}{section}",
-                x.name
-            )));
-        }
-    }
-    if ma.len() != mb.len() {
-        return Ok(Some(format!(
-            "{} members in the release, {} rebuilt",
-            ma.len(),
-            mb.len()
-        )));
-    }
-    Ok(Some(format!(
-        "at byte {} with the same members: the compression or archive metadata",
-        first_byte(&a, &b)
-    )))
-}
-
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
-}
-
-fn first_byte(a: &[u8], b: &[u8]) -> usize {
-    a.iter()
-        .zip(b)
-        .position(|(x, y)| x != y)
-        .unwrap_or(a.len().min(b.len()))
-}
-
-struct Member {
-    name: String,
-    header: Vec<u8>,
-    data: Vec<u8>,
-}
-
-fn tar_members(bytes: &[u8]) -> Result<Vec<Member>> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
-    let mut members = Vec::new();
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data)?;
-        members.push(Member {
-            name: entry.path()?.to_string_lossy().into_owned(),
-            header: entry.header().as_bytes().to_vec(),
-            data,
-        });
-    }
-    Ok(members)
-}
-
-fn zip_members(bytes: &[u8]) -> Result<Vec<Member>> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))?;
-    let mut members = Vec::new();
-    for index in 0..archive.len() {
-        let mut file = archive.by_index(index)?;
-        let header = format!(
-            "{:?} {:?} {:?}",
-            file.unix_mode(),
-            file.last_modified(),
-            file.compression()
-        );
-        let mut data = Vec::new();
-        file.read_to_end(&mut data)?;
-        members.push(Member {
-            name: file.name().to_owned(),
-            header: header.into_bytes(),
-            data,
-        });
-    }
-    Ok(members)
-}
-
-/// The name of the section whose bytes in the file hold `offset`, for an ELF, PE or Mach-O file.
-fn section_at(data: &[u8], offset: usize) -> Option<String> {
-    use object::{Object, ObjectSection};
-    let file = object::File::parse(data).ok()?;
-    let offset = offset as u64;
-    file.sections().find_map(|section| {
-        let (start, size) = section.file_range()?;
-        (offset >= start && offset < start + size).then(|| section.name().unwrap_or("?").to_owned())
-    })
 }

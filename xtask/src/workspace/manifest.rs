@@ -1,6 +1,6 @@
-//! `dist-manifest.json` (issue #2 point 6, issue #5 point 3), in the layout docs/dist-contract.md
+//! `dist-manifest.json`, in the layout docs/dist-contract.md
 //! fixes: what was built, from which commit and compiler, and how each binary is linked.
-//! Deserialize too, so that `cargo xtask gather` (issue #4) can merge the manifests of the parts.
+//! Deserialize too, so that `cargo xtask gather` can merge the manifests of the parts.
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ pub struct Manifest {
     pub source_commit: Option<String>,
     pub source_date_epoch: u64,
     /// The compiler of every artifact; when runners had different ones (a gathered release),
-    /// their versions, sorted and joined with "; " — each artifact says its own (issue #4).
+    /// their versions, sorted and joined with "; " — each artifact says its own.
     pub rustc: String,
     pub glibc_floor: String,
     /// Sorted by archive name.
@@ -33,7 +33,7 @@ pub struct Artifact {
     /// The linkaudit policy the target implies (`glibc:2.17`); null for Apple.
     pub policy: Option<String>,
     /// `rustc --version` of the machine that built it: in a release gathered from several
-    /// runners the compilers may differ (issue #4). Empty when read from an older manifest.
+    /// runners the compilers may differ. Empty when read from an older manifest.
     #[serde(default)]
     pub rustc: String,
     pub binaries: Vec<Binary>,

@@ -1,5 +1,5 @@
 //! SHA-256 checksums in the `sha256sum` format, `<hex>  <name>`, so that `sha256sum -c` checks
-//! them (issue #2, point 6). `cargo xtask gather` reads and writes them too (issue #4).
+//! them. `cargo xtask gather` reads and writes them too.
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -49,7 +49,7 @@ pub fn sha256sums<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> 
 }
 
 /// The (name, sha256) lines of a checksum file this module wrote; a line that is not
-/// `<64 lowercase hex>  <plain file name>` is an error naming its number (issue #4: gather
+/// `<64 lowercase hex>  <plain file name>` is an error naming its number (gather
 /// reads the SHA256SUMS of each part).
 pub fn parse_sha256sums(text: &str) -> Result<Vec<(String, String)>, String> {
     text.lines()

@@ -1,0 +1,125 @@
+//! `cargo xtask dist`: build the release matrix, verify every binary's linkage, pack
+//! reproducible archives with checksums and a manifest. This file only sequences the steps; each
+//! step owns its file:
+//!
+//! plan.rs -> build.rs -> verify.rs -> pack.rs (+ smoke.rs) -> wheels.rs -> installer.rs ->
+//! sign.rs -> handover.rs, then summary.rs prints what was written.
+//!
+//! A run holds the out dir's lock (workspace/lock.rs) from the plan to its exit, and reads the
+//! signing key before it builds. Nothing touches the out dir before the staging step, and the
+//! staging dir is removed on any error before the handover, so a failed run leaves the out dir as
+//! it was; a run killed at any moment leaves it consistent (handover.rs, sign.rs).
+
+mod build;
+pub mod handover;
+pub mod installer;
+pub mod pack;
+pub mod plan;
+mod sign;
+mod smoke;
+mod summary;
+mod verify;
+mod wheels;
+
+use crate::workspace::lock::OutDirLock;
+use crate::workspace::manifest::{self, Manifest};
+use crate::workspace::report::Report;
+use crate::workspace::signing::Signer;
+use crate::workspace::target::{How, TargetTriple};
+use crate::workspace::tools;
+use anyhow::{Context, Result};
+pub use handover::{write_checksums_and_manifest, Staging};
+pub use sign::commit_signed;
+use std::path::PathBuf;
+use xshell::Shell;
+
+pub struct Options {
+    pub targets: Vec<String>,
+    pub out_dir: Option<PathBuf>,
+    pub json: bool,
+    /// Also write wheels, as `wheels = true` in the config does.
+    pub wheels: bool,
+}
+
+pub fn run(options: Options) -> Result<()> {
+    let report = Report::new(options.json);
+    let sh = Shell::new().context("starting a shell")?;
+    let planned = plan::Planned::new(&sh, &options.targets, &report)?;
+    let (ws, host) = (&planned.ws, &planned.host);
+    let out_dir = match &options.out_dir {
+        Some(dir) => std::env::current_dir()?.join(dir),
+        None => ws.root.join("dist"),
+    };
+    let _lock = OutDirLock::acquire(&out_dir)?;
+    let signer = Signer::from_env_for(&sh, ws)?;
+    plan::print_plan(&report, &planned.plan, ws, &out_dir);
+    let source = plan::Source::detect(&sh, &ws.root, &report)?;
+    source.print(&report);
+
+    let buildable = planned.buildable();
+    build_all(&sh, &planned, &buildable, &report)?;
+    let verified = verify::verify_all(ws, &buildable, &report, &out_dir)?;
+
+    let mut staging = Staging::create(&out_dir)?;
+    let mut artifacts = pack::pack_all(&sh, ws, host, &source, &verified, &staging.dir, &report)?;
+    if options.wheels || ws.wheels {
+        artifacts.extend(wheels::wheel_all(
+            ws,
+            &source,
+            &verified,
+            &staging.dir,
+            &report,
+        )?);
+        artifacts.sort_by(|a, b| a.archive.cmp(&b.archive));
+    }
+    let manifest = Manifest {
+        schema_version: manifest::SCHEMA_VERSION,
+        source_commit: source.commit.clone(),
+        source_date_epoch: source.epoch,
+        rustc: source.rustc.clone(),
+        glibc_floor: ws.glibc_floor.to_string(),
+        artifacts,
+    };
+    let installer: Vec<String> = installer::write_installer(ws, &staging.dir, &report)?
+        .into_iter()
+        .collect();
+    write_checksums_and_manifest(&staging.dir, &manifest, &[])?;
+    let signer = signer.as_ref();
+    commit_signed(
+        &mut staging,
+        &out_dir,
+        &manifest,
+        &installer,
+        signer,
+        &report,
+    )?;
+
+    if options.json {
+        print!("{}", manifest.to_json());
+    } else {
+        summary::print_summary(&report, &manifest, &verified, &out_dir);
+    }
+    Ok(())
+}
+
+/// Adds the missing rustup targets (and cargo-zigbuild when a target needs it), then runs one
+/// cargo or cargo-zigbuild per build method.
+fn build_all(
+    sh: &Shell,
+    planned: &plan::Planned,
+    buildable: &[TargetTriple],
+    report: &Report,
+) -> Result<()> {
+    let ws = &planned.ws;
+    let invocations = plan::invocations(&planned.plan, &planned.host.triple);
+    tools::ensure_rustup_targets(sh, planned.rustup.as_ref(), buildable, report)?;
+    let zigbuild = if invocations.iter().any(|(how, _)| *how == How::Zigbuild) {
+        Some(tools::ensure_zigbuild(sh, &ws.target_dir, report)?)
+    } else {
+        None
+    };
+    for (how, triples) in &invocations {
+        build::build(sh, ws, *how, triples, zigbuild.as_ref(), report)?;
+    }
+    Ok(())
+}
