@@ -29,12 +29,18 @@ const INSTALLER: &str = "install.sh";
 pub struct Options {
     pub parts: Vec<PathBuf>,
     pub out_dir: Option<PathBuf>,
+    /// Only these targets of the matrix (a local rehearsal); empty: all of them.
+    pub targets: Vec<String>,
 }
 
 pub fn run(options: Options) -> Result<()> {
     let report = Report::new(false);
     let sh = Shell::new().context("starting a shell")?;
-    let ws = Workspace::load(&sh)?;
+    let mut ws = Workspace::load(&sh)?;
+    if !options.targets.is_empty() {
+        ws.targets
+            .retain(|t| options.targets.iter().any(|only| only == t.as_str()));
+    }
     let out_dir = match &options.out_dir {
         Some(dir) => std::env::current_dir()?.join(dir),
         None => ws.root.join("dist"),

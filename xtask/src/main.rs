@@ -7,7 +7,9 @@ mod bench;
 mod gather;
 mod pipeline;
 mod plan;
+mod release;
 mod reproduce;
+mod runners;
 mod sign;
 mod test;
 mod workspace;
@@ -40,13 +42,17 @@ enum Command {
     /// cargo-zigbuild, when missing, are installed with pip into `target/xtask-tools`.
     /// The out dir changes only when the whole run succeeds.
     Dist(DistFlags),
-    /// Print the release workflow's build matrix as one line of JSON.
+    /// Print the release workflow's plan as one line of JSON: version, tag, title, pre-release,
+    /// build matrix with each target's runner, smoke jobs.
     ///
-    /// `{"include":[{"target":..,"runner":..,"build":..},..]}`: every target of
-    /// `[workspace.metadata.dist]`, the GitHub Actions runner that builds it and how
-    /// (cargo-zigbuild, msvc, cargo). Nothing else goes to stdout; the workflow reads it with
-    /// `fromJSON`, so the target list lives only in Cargo.toml.
-    Plan,
+    /// `{"version":..,"tag":"v..","publish":..,"prerelease":..,"title":..,"pypi":..,
+    /// "build":{"include":[{"target":..,"runner":..,"build":..,"started":..},..]},
+    /// "smoke":{"include":[{"target":..,"runner":..}]},"any_smoke":..,"not_started":[..]}`.
+    /// Runners come from the default table with `[workspace.metadata.dist.runners]` (keys: linux,
+    /// windows, macos or a target triple) and `smoke-runners` (target triples) applied; a retired
+    /// label is a warning, or an error with --tag. Nothing else goes to stdout; the workflow reads
+    /// it with `fromJSON`, so the target list lives only in Cargo.toml.
+    Plan(PlanFlags),
     /// Merge the parts built on separate runners into one verified release.
     ///
     /// Each PART is a directory written by `cargo xtask dist --target T --out-dir PART`. Checks
@@ -80,6 +86,33 @@ enum Command {
         /// The release directory: dist/ or the downloaded release files.
         #[arg(value_name = "DIR")]
         dir: PathBuf,
+    },
+    /// Publish a gathered release on GitHub in order, or rehearse the whole release here.
+    ///
+    /// `--dry-run [--tag vX]`: runs plan, `cargo xtask dist --target T --out-dir PART` for each
+    /// target this host builds, `cargo xtask gather` and the notes into target/release-dry-run/,
+    /// then prints the exact `gh release` commands and assets it would publish; publishes nothing.
+    /// `--draft --tag vX`: creates the draft release with every file of --dist and the CHANGELOG
+    /// notes (replacing a draft a failed run left). `--publish --tag vX`: publishes the draft
+    /// (a pre-release with --prerelease, never Latest). Both need gh and GH_TOKEN.
+    Release(ReleaseFlags),
+    /// Print the release notes of a tag: its version's section of CHANGELOG.md.
+    ///
+    /// Keep a Changelog headings `## [1.2.0] - 2026-11-24` or `## 1.2.0`, the date optional.
+    /// A missing section is an error saying what to add.
+    ReleaseNotes {
+        /// The release tag, v<version>.
+        #[arg(value_name = "TAG")]
+        tag: String,
+    },
+    /// Start every binary of built parts once with --version (the workflow's smoke jobs).
+    ///
+    /// Each PART is a directory written by `cargo xtask dist --target T --out-dir PART`; its
+    /// archives are checked against the manifest's sha256, unpacked, and each binary started on
+    /// this machine (foreign-arch Linux ones under qemu-user).
+    Smoke {
+        #[arg(value_name = "PART", required = true)]
+        parts: Vec<PathBuf>,
     },
     /// Install what the tests need, then run `cargo test --workspace --locked`.
     ///
@@ -130,6 +163,38 @@ struct BenchPackFlags {
 }
 
 #[derive(clap::Args)]
+struct PlanFlags {
+    /// The tag being released (v<version> of every shipped package); checks it, the CHANGELOG
+    /// section and the runner labels. Empty or absent: a dry run.
+    #[arg(long, value_name = "TAG")]
+    tag: Option<String>,
+    /// Also append `plan=<json>` to FILE (the workflow passes $GITHUB_OUTPUT).
+    #[arg(long, value_name = "FILE")]
+    github_output: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["dry_run", "draft", "publish"])))]
+struct ReleaseFlags {
+    /// Rehearse the release on this machine; publish nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Create the draft release with every asset (in the workflow).
+    #[arg(long)]
+    draft: bool,
+    /// Publish the draft release (in the workflow, after the attestation).
+    #[arg(long)]
+    publish: bool,
+    /// The release tag, v<version>; optional for --dry-run (empty means none).
+    #[arg(long, value_name = "TAG")]
+    tag: Option<String>,
+    /// The gathered release to publish [default: dist/ in the workspace root].
+    #[arg(long, value_name = "DIR")]
+    dist: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct GatherFlags {
     /// The part directories, one per build job (the workflow downloads them to parts/dist-<target>).
     #[arg(value_name = "PART", required = true)]
@@ -138,6 +203,10 @@ struct GatherFlags {
     /// previous dist or gather wrote there and leaves any other file alone.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
+    /// Gather only these targets of the matrix (repeatable): a local rehearsal on a host that
+    /// cannot build them all. Default: every target, each in exactly one part.
+    #[arg(long = "target", value_name = "TRIPLE")]
+    targets: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -178,7 +247,23 @@ fn main() {
             json: flags.json,
             wheels: flags.wheels,
         }),
-        Command::Plan => plan::run(),
+        Command::Plan(flags) => plan::run(plan::Options {
+            tag: flags.tag,
+            github_output: flags.github_output,
+        }),
+        Command::Release(flags) => release::run(release::Options {
+            mode: if flags.dry_run {
+                release::Mode::DryRun
+            } else if flags.draft {
+                release::Mode::Draft
+            } else {
+                release::Mode::Publish
+            },
+            tag: flags.tag,
+            dist: flags.dist,
+        }),
+        Command::ReleaseNotes { tag } => release::notes::run(&tag),
+        Command::Smoke { parts } => release::smoke::run(&parts),
         Command::Sign { dir } => sign::run(&dir),
         Command::Reproduce { dir } => reproduce::run(&dir),
         Command::Test(flags) => test::run(&flags.args),
@@ -191,6 +276,7 @@ fn main() {
         Command::Gather(flags) => gather::run(gather::Options {
             parts: flags.parts,
             out_dir: flags.out_dir,
+            targets: flags.targets,
         }),
     };
     if let Err(err) = result {
@@ -215,5 +301,15 @@ mod tests {
         assert_eq!(flags.sections, [bench::Section::Scan, bench::Section::Pack]);
         assert!(flags.quick);
         assert!(Cli::try_parse_from(["cargo xtask", "bench", "nonsense"]).is_err());
+    }
+
+    #[test]
+    fn release_takes_one_mode_and_a_tag() {
+        let parse =
+            |args: &[&str]| Cli::try_parse_from([&["cargo xtask", "release"], args].concat());
+        assert!(parse(&["--dry-run", "--tag", "v1.0.0"]).is_ok());
+        assert!(parse(&["--publish", "--tag", "v1.0.0"]).is_ok());
+        assert!(parse(&["--tag", "v1.0.0"]).is_err());
+        assert!(parse(&["--dry-run", "--draft"]).is_err());
     }
 }

@@ -135,7 +135,7 @@ fn dist_end_to_end() {
         &["dist", "--target", "x86_64-pc-windows-msvc"],
         "cargo-xwin",
     );
-    bad(&["dist", "--target", "aarch64-apple-darwin"], "macos-14");
+    bad(&["dist", "--target", "aarch64-apple-darwin"], "macos-15");
     let manifest_path = a.join("Cargo.toml");
     let good_manifest = std::fs::read_to_string(&manifest_path).unwrap();
     std::fs::write(
@@ -341,7 +341,7 @@ fn check_report(r: &Run) {
     assert!(has_line(&[
         "aarch64-apple-darwin",
         "skip: needs Apple's linker",
-        "macos-14"
+        "macos-15"
     ]));
     for target in LOCAL_TARGETS {
         for step in ["build", "verify", "pack", "smoke"] {

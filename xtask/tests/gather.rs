@@ -1,8 +1,6 @@
-//! `cargo xtask plan` and `cargo xtask gather` as the release workflow uses them.
+//! `cargo xtask gather` as the release workflow uses it (`plan` is tested in release.rs,
+//! release.yml in workflows.rs).
 //!
-//! - plan: one line of JSON on stdout, one entry per target of the real workspace's
-//!   `[workspace.metadata.dist]`, each family on its runner; release.yml reads it with fromJSON
-//!   and names no target itself.
 //! - gather, end to end on the fixture workspace (its matrix cut to the targets a Linux host
 //!   builds, so that no part is missing): clone L runs `cargo xtask dist` once for all targets;
 //!   clone P, at another path with its own target dir, runs `cargo xtask dist --target T
@@ -33,10 +31,6 @@ const TARGETS: [&str; 5] = [
     "x86_64-pc-windows-gnu",
 ];
 
-fn xtask_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_xtask")
-}
-
 /// The target list of a workspace's `[workspace.metadata.dist]`, read by cargo (not the xtask).
 fn matrix_targets(ws: &Path) -> Vec<String> {
     let json = ok(Command::new("cargo")
@@ -49,96 +43,6 @@ fn matrix_targets(ws: &Path) -> Vec<String> {
         .iter()
         .map(|t| t.as_str().unwrap().to_owned())
         .collect()
-}
-
-#[test]
-fn plan_prints_only_the_matrix_as_json() {
-    let root = repo_root();
-    let output = run(Command::new(xtask_bin()).arg("plan").current_dir(&root));
-    assert!(output.status.success(), "{output:?}");
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(
-        stdout.lines().count(),
-        1,
-        "more than the JSON line: {stdout}"
-    );
-    let plan: serde_json::Value = serde_json::from_str(&stdout).expect("plan prints JSON");
-    assert_eq!(plan.as_object().unwrap().len(), 1, "{plan}");
-    let include = plan["include"].as_array().unwrap();
-    let targets: Vec<&str> = include
-        .iter()
-        .map(|e| e["target"].as_str().unwrap())
-        .collect();
-    assert_eq!(targets, matrix_targets(&root));
-    for entry in include {
-        let keys: Vec<&String> = entry.as_object().unwrap().keys().collect();
-        assert_eq!(keys.len(), 3, "{entry}");
-        let target = entry["target"].as_str().unwrap();
-        let (runner, build) = if target.contains("-linux-") {
-            ("ubuntu-24.04", "cargo-zigbuild")
-        } else if target.ends_with("-windows-msvc") {
-            ("windows-2022", "msvc")
-        } else if target.contains("-apple-") {
-            ("macos-14", "cargo")
-        } else {
-            panic!("a target of no known family: {target}")
-        };
-        assert_eq!(entry["runner"], runner, "{target}");
-        assert_eq!(entry["build"], build, "{target}");
-    }
-    // Every family of the real matrix is there, so each mapping above was exercised.
-    for family in [
-        "-linux-gnu",
-        "-linux-musl",
-        "-windows-msvc",
-        "-apple-darwin",
-    ] {
-        assert!(targets.iter().any(|t| t.contains(family)), "{family}");
-    }
-}
-
-#[test]
-fn release_workflow_takes_its_targets_from_the_plan() {
-    let root = repo_root();
-    let workflow = std::fs::read_to_string(root.join(".github/workflows/release.yml")).unwrap();
-    // The jobs, in the YAML's structure: a job starts with its key at two spaces under `jobs:`.
-    let mut jobs: Vec<(String, String)> = Vec::new();
-    for line in workflow.lines().skip_while(|l| *l != "jobs:").skip(1) {
-        let key = line
-            .strip_prefix("  ")
-            .and_then(|l| l.strip_suffix(':'))
-            .filter(|k| !k.starts_with([' ', '#']));
-        match (key, jobs.last_mut()) {
-            (Some(key), _) => jobs.push((key.to_owned(), String::new())),
-            (None, Some((_, body))) => body.push_str(&format!("{line}\n")),
-            (None, None) => {}
-        }
-    }
-    let names: Vec<&str> = jobs.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, ["plan", "build", "gather", "publish", "pypi"]);
-    let job = |name: &str| jobs.iter().find(|(n, _)| n == name).unwrap().1.clone();
-    assert!(job("plan").contains("cargo xtask plan"));
-    let build = job("build");
-    assert!(
-        build.contains("matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}"),
-        "{build}"
-    );
-    assert!(build.contains("runs-on: ${{ matrix.runner }}"), "{build}");
-    assert!(
-        build.contains(r#"cargo xtask dist --target "$TARGET" --out-dir"#),
-        "{build}"
-    );
-    assert!(job("gather").contains("cargo xtask gather --out-dir dist parts/*"));
-    // Publishing to PyPI is off unless a maintainer turns it on.
-    assert!(job("pypi").contains("if: github.ref_type == 'tag' && vars.PYPI_PUBLISH == 'true'"));
-    // No target triple written in the YAML: any of rustc's targets, spelled out, is a second list.
-    let known = ok(Command::new("rustc").args(["--print", "target-list"]));
-    for triple in known.lines() {
-        assert!(
-            !workflow.contains(triple),
-            "release.yml names the target {triple}: the matrix comes from `cargo xtask plan`"
-        );
-    }
 }
 
 /// Sets the fixture's `targets = [...]` to `TARGETS`.

@@ -215,6 +215,8 @@ mod tests {
                 ..Package::default()
             }],
             wheels: false,
+            runners: Default::default(),
+            pypi_prereleases: false,
         }
     }
 

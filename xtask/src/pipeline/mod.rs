@@ -16,7 +16,7 @@ pub mod installer;
 pub mod pack;
 pub mod plan;
 mod sign;
-mod smoke;
+pub mod smoke;
 mod summary;
 mod verify;
 mod wheels;

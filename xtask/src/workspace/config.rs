@@ -32,6 +32,10 @@ struct RawDistConfig {
     include: Option<Vec<String>>,
     packages: Option<Vec<String>>,
     wheels: Option<bool>,
+    /// Runner overrides by OS or target triple, checked by crate::runners.
+    runners: Option<std::collections::BTreeMap<String, String>>,
+    smoke_runners: Option<std::collections::BTreeMap<String, String>>,
+    pypi_prereleases: Option<bool>,
 }
 
 /// A package that ships, with its binaries.
@@ -62,6 +66,10 @@ pub struct Workspace {
     pub packages: Vec<Package>,
     /// `wheels = true`: also write Python wheels; `--wheels` turns them on per run.
     pub wheels: bool,
+    /// The build and smoke runners: defaults with `runners` / `smoke-runners` applied.
+    pub runners: crate::runners::Runners,
+    /// `pypi-prereleases = true`: the release workflow also uploads pre-releases to PyPI.
+    pub pypi_prereleases: bool,
 }
 
 // The parts of `cargo metadata --format-version 1` we read.
@@ -121,7 +129,8 @@ impl Workspace {
             Some(table) => RawDistConfig::deserialize(table).map_err(|err| {
                 anyhow::anyhow!(
                     "malformed [workspace.metadata.dist] in {}: {err}; keys are targets, \
-                     glibc-floor, include, packages and wheels",
+                     glibc-floor, include, packages, wheels, runners, smoke-runners and \
+                     pypi-prereleases",
                     meta.workspace_root.join("Cargo.toml").display()
                 )
             })?,
@@ -149,6 +158,10 @@ impl Workspace {
         };
         let include = resolve_include(&meta.workspace_root, raw.include.as_deref())?;
         let packages = shipping_packages(&meta, raw.packages.as_deref())?;
+        let runners = crate::runners::Runners::from_config(
+            &raw.runners.unwrap_or_default(),
+            &raw.smoke_runners.unwrap_or_default(),
+        )?;
         Ok(Workspace {
             root: meta.workspace_root,
             target_dir: meta.target_directory,
@@ -157,6 +170,8 @@ impl Workspace {
             include,
             packages,
             wheels: raw.wheels.unwrap_or(false),
+            runners,
+            pypi_prereleases: raw.pypi_prereleases.unwrap_or(false),
         })
     }
 }
@@ -343,6 +358,10 @@ mod tests {
                 "not a package of this workspace",
             ),
             (r#"{"dist": {"packages": []}}"#, "nothing to ship"),
+            (
+                r#"{"dist": {"runners": {"linux": "ubuntu-24.4"}}}"#,
+                "runners] linux: `ubuntu-24.4` is not a GitHub runner label; did you mean `ubuntu-24.04`?",
+            ),
         ] {
             let err = format!(
                 "{:#}",

@@ -95,16 +95,21 @@ pub enum BuildMethod {
 }
 
 impl BuildMethod {
-    /// The GitHub Actions runner label that builds this method's targets in the release workflow
-    ///: `cargo xtask plan` writes it into the build matrix, and a host that
-    /// cannot build a target names it. Linux targets need no particular distro, since zig pins
-    /// the glibc floor; MSVC builds both x86_64 and aarch64 (its ARM64 tools) on windows-2022.
-    pub fn runner(self) -> &'static str {
+    /// The OS of the runner that builds this method's targets in the release workflow. Linux
+    /// targets need no particular distro, since zig pins the glibc floor; MSVC builds both x86_64
+    /// and aarch64 (its ARM64 tools) on x86_64 Windows.
+    pub fn os(self) -> crate::runners::Os {
         match self {
-            BuildMethod::Zigbuild => "ubuntu-24.04",
-            BuildMethod::Cargo | BuildMethod::Msvc => "windows-2022",
-            BuildMethod::Apple => "macos-14",
+            BuildMethod::Zigbuild => crate::runners::Os::Linux,
+            BuildMethod::Cargo | BuildMethod::Msvc => crate::runners::Os::Windows,
+            BuildMethod::Apple => crate::runners::Os::Macos,
         }
+    }
+
+    /// The default runner label of `os()` (crate::runners holds the table; `cargo xtask plan`
+    /// applies the workspace's overrides), named when this host cannot build a target.
+    pub fn runner(self) -> &'static str {
+        crate::runners::default_build_label(self.os())
     }
 
     /// How the runner builds it, as the plan's `build` field says: `cargo-zigbuild`, `msvc`,
@@ -289,7 +294,7 @@ mod tests {
         assert!(matches!(
             status("aarch64-apple-darwin"),
             Status::Skip {
-                runner: "macos-14",
+                runner: "macos-15",
                 ..
             }
         ));
