@@ -9,12 +9,14 @@
 //! between parts each fail with one line naming the part, target or file. The result is written
 //! to a staging dir, verified there, and only then renamed into place (as `cargo xtask dist` does).
 
-use crate::pipeline::{write_checksums_and_manifest, Staging};
+use crate::pipeline::{commit_signed, write_checksums_and_manifest, Staging};
 use crate::workspace::checksums::{self, SHA256SUMS};
 use crate::workspace::config::Workspace;
 use crate::workspace::fsio::{write_atomically, write_file_atomically};
+use crate::workspace::lock::OutDirLock;
 use crate::workspace::manifest::{self, Artifact, Manifest, MANIFEST};
 use crate::workspace::report::{human_size, Report};
+use crate::workspace::signing::{self, Signer};
 use crate::workspace::target::TargetTriple;
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,6 +45,8 @@ pub fn run(options: Options) -> Result<()> {
         Some(dir) => std::env::current_dir()?.join(dir),
         None => ws.root.join("dist"),
     };
+    let _lock = OutDirLock::acquire(&out_dir)?;
+    let signer = Signer::from_env_for(&sh, &ws)?;
     if options.parts.is_empty() {
         bail!("no part given: pass the directories `cargo xtask dist --target T --out-dir PART` wrote");
     }
@@ -70,7 +74,33 @@ pub fn run(options: Options) -> Result<()> {
 
     let mut staging = Staging::create(&out_dir)?;
     let extra = release.stage(&staging.dir)?;
-    let checked = linkaudit::verify::verify_dir(&staging.dir).map_err(|err| {
+    verify_staged(&staging.dir, &out_dir, &report)?;
+    let (manifest, signer) = (&release.manifest, signer.as_ref());
+    commit_signed(&mut staging, &out_dir, manifest, &extra, signer, &report)?;
+    report.line(&format!(
+        "gathered {} target(s) from {} part(s) into {}: archives, their .sha256, {SHA256SUMS}, \
+         {MANIFEST}{}",
+        release.by_target.len(),
+        parts.len(),
+        out_dir.display(),
+        if release.shared.contains_key(INSTALLER) {
+            format!(" and {INSTALLER}")
+        } else {
+            String::new()
+        }
+    ));
+    report.line(&format!(
+        "commit {} | SOURCE_DATE_EPOCH {} | {}",
+        release.manifest.source_commit.as_deref().unwrap_or("none"),
+        release.manifest.source_date_epoch,
+        release.manifest.rustc
+    ));
+    Ok(())
+}
+
+/// linkaudit verify over the staged release: every failure listed, the run stopped on any.
+fn verify_staged(staged: &Path, out_dir: &Path, report: &Report) -> Result<()> {
+    let checked = linkaudit::verify::verify_dir(staged).map_err(|err| {
         anyhow::anyhow!("linkaudit verify could not check the gathered release: {err}")
     })?;
     if let Some(first) = checked.failures.first() {
@@ -89,25 +119,6 @@ pub fn run(options: Options) -> Result<()> {
     report.line(&format!(
         "verify  linkaudit verify: {} archive(s), {} binaries: pass",
         checked.archives, checked.binaries
-    ));
-    staging.commit(&release.manifest, &extra)?;
-    report.line(&format!(
-        "gathered {} target(s) from {} part(s) into {}: archives, their .sha256, {SHA256SUMS}, \
-         {MANIFEST}{}",
-        release.by_target.len(),
-        parts.len(),
-        out_dir.display(),
-        if release.shared.contains_key(INSTALLER) {
-            format!(" and {INSTALLER}")
-        } else {
-            String::new()
-        }
-    ));
-    report.line(&format!(
-        "commit {} | SOURCE_DATE_EPOCH {} | {}",
-        release.manifest.source_commit.as_deref().unwrap_or("none"),
-        release.manifest.source_date_epoch,
-        release.manifest.rustc
     ));
     Ok(())
 }
@@ -149,6 +160,9 @@ impl Part {
         for entry in entries {
             let entry = entry.with_context(|| format!("listing part {label}"))?;
             let name = entry.file_name().to_string_lossy().into_owned();
+            if signing::is_signature(&name) {
+                continue; // a part built with a key: gather signs the whole release again
+            }
             if !entry.file_type()?.is_file() {
                 bail!("part {label}: {name} is not a regular file; a part holds only files");
             }

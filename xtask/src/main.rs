@@ -8,7 +8,9 @@ mod gather;
 mod pipeline;
 mod plan;
 mod release;
+mod reproduce;
 mod runners;
+mod sign;
 mod test;
 mod workspace;
 
@@ -60,6 +62,31 @@ enum Command {
     /// dist-manifest.json (and install.sh, wheels when the parts have them) and checks the whole
     /// with linkaudit verify. The out dir changes only when everything passed.
     Gather(GatherFlags),
+    /// Sign a release directory with the minisign key in MINISIGN_SECRET_KEY.
+    ///
+    /// Checks DIR with linkaudit verify, then writes SHA256SUMS.minisig and `<archive>.sig` for
+    /// each .tar.gz and .zip (cargo-binstall's default), each with a trusted comment naming the
+    /// file, package, version and commit. The key is the key file's contents (MINISIGN_PASSWORD
+    /// too when it is encrypted), never a flag. `dist` and `gather` sign the same way when
+    /// MINISIGN_SECRET_KEY is set; this is for the release workflow's publish job.
+    Sign {
+        /// The release directory [default: dist/ in the current directory].
+        #[arg(value_name = "DIR", default_value = "dist")]
+        dir: PathBuf,
+    },
+    /// Rebuild a release from its source commit and compare it byte for byte.
+    ///
+    /// Reads DIR's dist-manifest.json, checks its commit out into a temporary git worktree of
+    /// this clone, runs that commit's `cargo xtask dist` for the release's targets with the
+    /// recorded rustc (`rustup run`, installing it when missing) and SOURCE_DATE_EPOCH, and
+    /// prints per archive `identical`, or the first differing member and offset (and section of
+    /// a binary). Targets this host cannot build are listed as not checked. Exit 0 when every
+    /// rebuilt archive is identical, 1 otherwise.
+    Reproduce {
+        /// The release directory: dist/ or the downloaded release files.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Publish a gathered release on GitHub in order, or rehearse the whole release here.
     ///
     /// `--dry-run [--tag vX]`: runs plan, `cargo xtask dist --target T --out-dir PART` for each
@@ -237,6 +264,8 @@ fn main() {
         }),
         Command::ReleaseNotes { tag } => release::notes::run(&tag),
         Command::Smoke { parts } => release::smoke::run(&parts),
+        Command::Sign { dir } => sign::run(&dir),
+        Command::Reproduce { dir } => reproduce::run(&dir),
         Command::Test(flags) => test::run(&flags.args),
         Command::Bench(flags) => bench::run(bench::Options {
             sections: flags.sections,

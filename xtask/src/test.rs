@@ -71,6 +71,11 @@ const NEEDS: &[(From, &str, &str)] = &[
         "zlib headers for the C code of the fixture",
     ),
     (
+        From::Apt,
+        "minisign",
+        "checking the signatures the xtask makes, with keys it generates",
+    ),
+    (
         From::Rustup,
         "x86_64-unknown-linux-musl",
         "the static Linux target",

@@ -24,11 +24,13 @@
 
 mod common;
 
-use common::{archive_name, make_fixture, ok, repo_root, run, snapshot, xtask, Run, EPOCH};
+use common::{
+    archive_name, build_linkaudit, make_fixture, ok, repo_root, run, snapshot, xtask, Run, EPOCH,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Phase 1's SOURCE_DATE_EPOCH, from the environment: 2027-01-15T08:00:00Z.
@@ -121,21 +123,6 @@ fn dist_run(ws: &Path, args: &[&str], epoch: Option<u64>) -> Run {
     let r = xtask(&mut cmd);
     assert_eq!(r.code, 0, "{args:?} failed");
     r
-}
-
-/// The linkaudit CLI of this workspace (`linkaudit verify`), built by cargo like any binary.
-fn build_linkaudit() -> PathBuf {
-    let out = ok(Command::new(env!("CARGO"))
-        .args(["build", "-p", "linkaudit", "--bin", "linkaudit"])
-        .arg("--message-format=json-render-diagnostics")
-        .current_dir(repo_root()));
-    let executable = out
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo built no linkaudit executable");
-    assert!(executable.is_file(), "{}", executable.display());
-    executable
 }
 
 /// The epoch is printed with where it came from, with the commit and rustc, recorded in the
@@ -247,7 +234,8 @@ fn check_after_kill(dist: &Path, linkaudit: &Path, tags: &[(&str, &Snapshot)]) -
             !name.starts_with(".tmp"),
             "a temporary file in dist/: {name}"
         );
-        if name.starts_with(".staging-") {
+        // The kernel released the killed run's flock; its lock file stays until the next run.
+        if name.starts_with(".staging-") || name == ".lock" {
             continue;
         }
         let known = is_archive(name) || name.ends_with(".sha256") || name == SUMS;

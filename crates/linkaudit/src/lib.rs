@@ -17,6 +17,8 @@ mod pe;
 mod policy;
 #[cfg(feature = "scan")]
 pub mod scan;
+#[cfg(feature = "verify")]
+pub mod signature;
 pub mod target;
 #[cfg(feature = "verify")]
 pub mod verify;

@@ -3,28 +3,33 @@
 //! step owns its file:
 //!
 //! plan.rs -> build.rs -> verify.rs -> pack.rs (+ smoke.rs) -> wheels.rs -> installer.rs ->
-//! handover.rs, then summary.rs prints what was written.
+//! sign.rs -> handover.rs, then summary.rs prints what was written.
 //!
-//! Nothing touches the out dir before the staging step, and the staging dir is removed on any
-//! error before the handover, so a failed run leaves the out dir as it was; a run killed at any
-//! moment leaves it consistent (handover.rs).
+//! A run holds the out dir's lock (workspace/lock.rs) from the plan to its exit, and reads the
+//! signing key before it builds. Nothing touches the out dir before the staging step, and the
+//! staging dir is removed on any error before the handover, so a failed run leaves the out dir as
+//! it was; a run killed at any moment leaves it consistent (handover.rs, sign.rs).
 
 mod build;
 pub mod handover;
 pub mod installer;
 pub mod pack;
 pub mod plan;
+mod sign;
 pub mod smoke;
 mod summary;
 mod verify;
 mod wheels;
 
+use crate::workspace::lock::OutDirLock;
 use crate::workspace::manifest::{self, Manifest};
 use crate::workspace::report::Report;
-use crate::workspace::target::How;
+use crate::workspace::signing::Signer;
+use crate::workspace::target::{How, TargetTriple};
 use crate::workspace::tools;
 use anyhow::{Context, Result};
 pub use handover::{write_checksums_and_manifest, Staging};
+pub use sign::commit_signed;
 use std::path::PathBuf;
 use xshell::Shell;
 
@@ -45,21 +50,14 @@ pub fn run(options: Options) -> Result<()> {
         Some(dir) => std::env::current_dir()?.join(dir),
         None => ws.root.join("dist"),
     };
+    let _lock = OutDirLock::acquire(&out_dir)?;
+    let signer = Signer::from_env_for(&sh, ws)?;
     plan::print_plan(&report, &planned.plan, ws, &out_dir);
     let source = plan::Source::detect(&sh, &ws.root, &report)?;
     source.print(&report);
 
-    let invocations = plan::invocations(&planned.plan, &host.triple, &ws.floors());
     let buildable = planned.buildable();
-    tools::ensure_rustup_targets(&sh, planned.rustup.as_ref(), &buildable, &report)?;
-    let zigbuild = if invocations.iter().any(|(how, _)| *how == How::Zigbuild) {
-        Some(tools::ensure_zigbuild(&sh, &ws.target_dir, &report)?)
-    } else {
-        None
-    };
-    for (how, triples) in &invocations {
-        build::build(&sh, ws, *how, triples, zigbuild.as_ref(), &report)?;
-    }
+    build_all(&sh, &planned, &buildable, &report)?;
     let verified = verify::verify_all(ws, &buildable, &report, &out_dir)?;
 
     let mut staging = Staging::create(&out_dir)?;
@@ -87,12 +85,42 @@ pub fn run(options: Options) -> Result<()> {
         .into_iter()
         .collect();
     write_checksums_and_manifest(&staging.dir, &manifest, &[])?;
-    staging.commit(&manifest, &installer)?;
+    let signer = signer.as_ref();
+    commit_signed(
+        &mut staging,
+        &out_dir,
+        &manifest,
+        &installer,
+        signer,
+        &report,
+    )?;
 
     if options.json {
         print!("{}", manifest.to_json());
     } else {
         summary::print_summary(&report, &manifest, &verified, &out_dir);
+    }
+    Ok(())
+}
+
+/// Adds the missing rustup targets (and cargo-zigbuild when a target needs it), then runs one
+/// cargo or cargo-zigbuild per build method.
+fn build_all(
+    sh: &Shell,
+    planned: &plan::Planned,
+    buildable: &[TargetTriple],
+    report: &Report,
+) -> Result<()> {
+    let ws = &planned.ws;
+    let invocations = plan::invocations(&planned.plan, &planned.host.triple, &planned.ws.floors());
+    tools::ensure_rustup_targets(sh, planned.rustup.as_ref(), buildable, report)?;
+    let zigbuild = if invocations.iter().any(|(how, _)| *how == How::Zigbuild) {
+        Some(tools::ensure_zigbuild(sh, &ws.target_dir, report)?)
+    } else {
+        None
+    };
+    for (how, triples) in &invocations {
+        build::build(sh, ws, *how, triples, zigbuild.as_ref(), report)?;
     }
     Ok(())
 }

@@ -1,13 +1,16 @@
-//! What `dist`, `gather`, `plan` and `bench` share: the workspace's configuration, target triples,
-//! the tools a build needs, the report printer, the archive formats, atomic file writes, and the
-//! dist contract's writer side (checksums, manifest). Nothing here depends on a subcommand.
+//! What `dist`, `gather`, `sign`, `reproduce`, `plan` and `bench` share: the workspace's
+//! configuration, target triples, the tools a build needs, the report printer, the archive
+//! formats, atomic file writes, the out dir's lock, and the dist contract's writer side
+//! (checksums, manifest, signatures). Nothing here depends on a subcommand.
 
 pub mod archive;
 pub mod checksums;
 pub mod config;
 pub mod floors;
 pub mod fsio;
+pub mod lock;
 pub mod manifest;
 pub mod report;
+pub mod signing;
 pub mod target;
 pub mod tools;

@@ -98,10 +98,15 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// Runs the xtask without the caller's CARGO_TARGET_DIR, SOURCE_DATE_EPOCH and CARGO_BUILD_TARGET,
-/// unless `cmd` sets them itself.
+/// Runs the xtask without the caller's CARGO_TARGET_DIR, SOURCE_DATE_EPOCH, CARGO_BUILD_TARGET and
+/// minisign key, unless `cmd` sets them itself.
 pub fn xtask(cmd: &mut Command) -> Run {
-    for var in ["CARGO_TARGET_DIR", "SOURCE_DATE_EPOCH"] {
+    for var in [
+        "CARGO_TARGET_DIR",
+        "SOURCE_DATE_EPOCH",
+        "MINISIGN_SECRET_KEY",
+        "MINISIGN_PASSWORD",
+    ] {
         if !cmd.get_envs().any(|(key, _)| key == var) {
             cmd.env_remove(var);
         }
@@ -141,4 +146,19 @@ pub fn archive_name(target: &str) -> String {
         "tar.gz"
     };
     format!("fixture-cli-{target}.{ext}")
+}
+
+/// The linkaudit CLI of this workspace (`linkaudit verify`), built by cargo like any binary.
+pub fn build_linkaudit() -> PathBuf {
+    let out = ok(Command::new(env!("CARGO"))
+        .args(["build", "-p", "linkaudit", "--bin", "linkaudit"])
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(repo_root()));
+    let executable = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo built no linkaudit executable");
+    assert!(executable.is_file(), "{}", executable.display());
+    executable
 }

@@ -65,6 +65,10 @@ enum Command {
         /// The dist/ directory written by `cargo xtask dist`.
         #[arg(value_name = "DIR")]
         dir: PathBuf,
+        /// Also check the release's minisign signatures (SHA256SUMS.minisig, <archive>.sig) with
+        /// this public key: its base64 (RW...) or a file holding it (minisign.pub).
+        #[arg(long, value_name = "PUBKEY|FILE")]
+        minisign_key: Option<String>,
     },
 }
 
@@ -83,7 +87,7 @@ pub fn run() -> i32 {
             output,
             glibc_above,
         }) => scan_trees(&roots, &output, glibc_above),
-        Some(Command::Verify { dir }) => verify(&dir),
+        Some(Command::Verify { dir, minisign_key }) => verify(&dir, minisign_key.as_deref()),
     }
 }
 
@@ -192,22 +196,35 @@ fn scan_trees(roots: &[PathBuf], output: &Output, glibc_above: Option<GlibcVersi
     }
 }
 
-fn verify(dir: &std::path::Path) -> i32 {
-    match linkaudit::verify::verify_dir(dir) {
+fn verify(dir: &std::path::Path, minisign_key: Option<&str>) -> i32 {
+    use linkaudit::signature::{check_signatures, parse_public_key};
+    let checked = minisign_key
+        .map(parse_public_key)
+        .transpose()
+        .and_then(|key| {
+            let mut report = linkaudit::verify::verify_dir(dir)?;
+            let signed = match &key {
+                Some(key) => Some(check_signatures(dir, key, &mut report)?),
+                None => None,
+            };
+            Ok((report, signed))
+        });
+    match checked {
         Err(err) => {
             eprintln!("linkaudit verify: {}", one_line(&err.to_string()));
             UNREADABLE
         }
-        Ok(report) if report.failures.is_empty() => {
+        Ok((report, signed)) if report.failures.is_empty() => {
             println!(
-                "{}: ok: {} archives, {} binaries, checksums and policies verified",
+                "{}: ok: {} archives, {} binaries, checksums and policies verified{}",
                 dir.display(),
                 report.archives,
-                report.binaries
+                report.binaries,
+                signed.map_or(String::new(), |n| format!(", {n} signatures"))
             );
             PASS
         }
-        Ok(report) => {
+        Ok((report, _)) => {
             for failure in &report.failures {
                 eprintln!("linkaudit verify: {}", one_line(&failure.to_string()));
             }
