@@ -16,6 +16,7 @@ use crate::dist::report::{human_size, Report};
 use crate::dist::target::TargetTriple;
 use crate::dist::{pack, write_checksums_and_manifest, Staging};
 use anyhow::{bail, Context, Result};
+use linkaudit::contract;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
@@ -152,20 +153,14 @@ impl Part {
                 return Err(not_a_part(&format!("no {required}")));
             }
         }
-        let mut manifest = Manifest::read(&dir.join(MANIFEST))
-            .map_err(|err| anyhow::anyhow!("part {label}: {err:#}"))?;
-        // A manifest from before per-artifact compilers (issue #4) says it once for all.
-        for artifact in &mut manifest.artifacts {
-            if artifact.rustc.is_empty() {
-                artifact.rustc = manifest.rustc.clone();
-            }
-        }
-        let sums_text = std::fs::read_to_string(dir.join(SHA256SUMS))
+        let manifest = Manifest::read(&dir.join(MANIFEST))
+            .map_err(|err| anyhow::anyhow!("part {label}: {MANIFEST} {err}"))?;
+        let sums_text = contract::read_text(&dir.join(SHA256SUMS), 256 << 20)
             .with_context(|| format!("reading {label}/{SHA256SUMS}"))?;
-        let sums = checksums::parse_sha256sums(&sums_text)
-            .map_err(|err| anyhow::anyhow!("{label}/{SHA256SUMS}: {err}"))?
-            .into_iter()
-            .collect();
+        let (sums, problems) = contract::checksums::parse_sha256sums(&sums_text);
+        if let Some(problem) = problems.first() {
+            bail!("{label}/{SHA256SUMS}: {problem}");
+        }
         let mut hashes = BTreeMap::new();
         for name in &files {
             if name != MANIFEST && name != SHA256SUMS && !name.ends_with(".sha256") {
@@ -193,7 +188,7 @@ impl Part {
         let mut known: BTreeSet<&str> = [MANIFEST, SHA256SUMS].into();
         for artifact in &self.manifest.artifacts {
             let name = artifact.archive.as_str();
-            if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\']) {
+            if contract::checksums::name_problem(name).is_some() {
                 problems.push(format!(
                     "{}: archive name {name:?} is not a file name",
                     self.file(MANIFEST)
@@ -275,14 +270,14 @@ impl Part {
             ));
             return;
         };
-        let text = std::fs::read_to_string(self.dir.join(sidecar)).unwrap_or_default();
-        let (_, expected) = checksums::sidecar(of, actual);
-        if text != expected {
-            problems.push(format!(
-                "{}: says {:?} but {of} has sha256 {actual}",
-                self.file(sidecar),
-                text.trim_end()
-            ));
+        let text = contract::read_text(&self.dir.join(sidecar), 4096).unwrap_or_default();
+        match contract::checksums::parse_sidecar(&text, of) {
+            Ok(hash) if hash == actual => {}
+            Ok(hash) => problems.push(format!(
+                "{}: says {hash} but {of} has sha256 {actual}",
+                self.file(sidecar)
+            )),
+            Err(problem) => problems.push(format!("{}: {problem}", self.file(sidecar))),
         }
     }
 }

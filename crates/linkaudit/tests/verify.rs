@@ -5,6 +5,8 @@
 mod common;
 
 use common::{fixtures, linkaudit, stderr, stdout};
+use linkaudit::contract::{Artifact, Binary, Manifest};
+use linkaudit::Policy;
 use proptest::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -201,50 +203,68 @@ fn write_release(name: &str, archives: &[Archive], glibc_floor: &str) -> PathBuf
     names.sort();
     std::fs::write(dir.join("SHA256SUMS"), sha256sum(&dir, &names)).unwrap();
 
-    let mut artifacts: Vec<serde_json::Value> = archives
+    let floor: linkaudit::GlibcVersion = glibc_floor.parse().unwrap();
+    let mut artifacts: Vec<Artifact> = archives
         .iter()
         .map(|archive| {
             let path = dir.join(archive.name());
-            let sha = sha256sum(&dir, &[archive.name()])[..64].to_owned();
-            let binaries: Vec<serde_json::Value> = archive
-                .entries
-                .iter()
-                .filter_map(|e| match e {
-                    Entry::File {
-                        path, mode: 0o755, ..
-                    } => Some(serde_json::json!({
-                        "name": path.rsplit('/').next().unwrap(), "path": path,
-                    })),
-                    _ => None,
-                })
-                .collect();
-            serde_json::json!({
-                "package": PACKAGE,
-                "version": "0.1.0",
-                "target": archive.target,
-                "archive": archive.name(),
-                "size": std::fs::metadata(&path).unwrap().len(),
-                "sha256": sha,
-                "policy": "recorded but not trusted by verify",
-                "binaries": binaries,
-            })
+            let sha256 = sha256sum(&dir, &[archive.name()])[..64].to_owned();
+            Artifact {
+                package: PACKAGE.into(),
+                version: "0.1.0".into(),
+                target: archive.target.into(),
+                archive: archive.name(),
+                size: std::fs::metadata(&path).unwrap().len(),
+                sha256,
+                policy: Policy::for_target(archive.target, floor).map(|p| p.to_string()),
+                rustc: "rustc (test)".into(),
+                binaries: archive.entries.iter().filter_map(manifest_binary).collect(),
+            }
         })
         .collect();
-    artifacts.sort_by_key(|a| a["archive"].as_str().unwrap().to_owned());
-    let manifest = serde_json::json!({
-        "schema_version": 1,
-        "source_commit": null,
-        "source_date_epoch": 1_700_000_000,
-        "rustc": "rustc (test)",
-        "glibc_floor": glibc_floor,
-        "artifacts": artifacts,
-    });
-    std::fs::write(
-        dir.join("dist-manifest.json"),
-        serde_json::to_string_pretty(&manifest).unwrap(),
-    )
-    .unwrap();
+    artifacts.sort_by(|a, b| a.archive.cmp(&b.archive));
+    let manifest = Manifest {
+        schema_version: linkaudit::contract::SCHEMA_VERSION,
+        source_commit: None,
+        source_date_epoch: 1_700_000_000,
+        rustc: "rustc (test)".into(),
+        glibc_floor: glibc_floor.into(),
+        artifacts,
+    };
+    std::fs::write(dir.join("dist-manifest.json"), manifest.to_json()).unwrap();
     dir
+}
+
+/// The manifest's record of an executable entry, as `cargo xtask dist` writes it.
+fn manifest_binary(entry: &Entry) -> Option<Binary> {
+    let Entry::File {
+        path,
+        data,
+        mode: 0o755,
+    } = entry
+    else {
+        return None;
+    };
+    let audit = linkaudit::audit_bytes(data).ok();
+    Some(Binary {
+        name: path
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".exe")
+            .into(),
+        path: path.clone(),
+        kind: audit
+            .as_ref()
+            .map_or("script".into(), |a| a.kind.to_string()),
+        glibc_floor: audit
+            .as_ref()
+            .and_then(|a| a.glibc_floor)
+            .map(|v| v.to_string()),
+        needed: audit.map(|a| a.needed).unwrap_or_default(),
+        verdict: "pass".into(),
+        violations: vec![],
+    })
 }
 
 fn verify(dir: &Path) -> (Option<i32>, String) {

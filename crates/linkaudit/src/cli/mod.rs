@@ -63,6 +63,10 @@ enum Command {
         /// The dist/ directory written by `cargo xtask dist`.
         #[arg(value_name = "DIR")]
         dir: PathBuf,
+        /// The most bytes of one archive entry read into memory (a binary is read whole); a
+        /// larger entry fails its archive. An archive may inflate to 8 times this in all.
+        #[arg(long, value_name = "BYTES", default_value_t = linkaudit::verify::DEFAULT_MAX_ENTRY_SIZE)]
+        max_entry_size: u64,
     },
 }
 
@@ -81,7 +85,10 @@ pub fn run() -> i32 {
             output,
             glibc_above,
         }) => scan_trees(&roots, &output, glibc_above),
-        Some(Command::Verify { dir }) => verify(&dir),
+        Some(Command::Verify {
+            dir,
+            max_entry_size,
+        }) => verify(&dir, linkaudit::verify::Limits::new(max_entry_size)),
     }
 }
 
@@ -182,8 +189,8 @@ fn scan_trees(roots: &[PathBuf], output: &Output, glibc_above: Option<GlibcVersi
     }
 }
 
-fn verify(dir: &std::path::Path) -> i32 {
-    match linkaudit::verify::verify_dir(dir) {
+fn verify(dir: &std::path::Path, limits: linkaudit::verify::Limits) -> i32 {
+    match linkaudit::verify::verify_dir_with(dir, limits) {
         Err(err) => {
             eprintln!("linkaudit verify: {}", one_line(&err.to_string()));
             UNREADABLE
