@@ -32,6 +32,8 @@ pub(super) struct Inspector<'a> {
     links: BTreeMap<String, Vec<String>>,
     inflated: u64,
     binaries: usize,
+    /// A limit was passed and the rest of the archive was not read.
+    stopped: bool,
 }
 
 impl<'a> Inspector<'a> {
@@ -51,6 +53,7 @@ impl<'a> Inspector<'a> {
             links: BTreeMap::new(),
             inflated: 0,
             binaries: 0,
+            stopped: false,
         }
     }
 
@@ -66,7 +69,7 @@ impl<'a> Inspector<'a> {
     /// The manifest's binaries are all there, as regular files.
     pub fn finish(self) {
         for path in &self.expected.binaries {
-            if !self.files.contains(path) {
+            if !self.stopped && !self.files.contains(path) {
                 let problem = format!("{MANIFEST} lists the binary {path} but the archive does not hold it as a regular file");
                 self.report.fail(self.archive, problem);
             }
@@ -80,6 +83,7 @@ impl<'a> Inspector<'a> {
         if self.inflated <= self.limits.max_archive_inflated {
             return Flow::Continue;
         }
+        self.stopped = true;
         self.fail_archive(format!("inflates to more than {} bytes, the limit: refused, not read further (a larger release needs `--max-entry-size`, which raises this to 8 times the entry limit)", self.limits.max_archive_inflated));
         Flow::Stop
     }
@@ -190,16 +194,17 @@ impl<'a> Inspector<'a> {
         declared: u64,
         contents: &mut dyn Read,
     ) -> io::Result<Flow> {
-        if self.inflate(declared) == Flow::Stop {
-            return Ok(Flow::Stop);
-        }
         let Some(key) = self.admit(name) else {
-            return Ok(Flow::Continue);
+            return Ok(self.inflate(declared));
         };
         self.files.insert(key.clone());
         let max = self.limits.max_entry_size;
         if declared > max {
             self.fail_entry(&key, format!("inflates to {declared} bytes, above the limit of {max} per entry: refused, not read (raise it with `--max-entry-size`)"));
+            self.stopped = true;
+            return Ok(Flow::Stop);
+        }
+        if self.inflate(declared) == Flow::Stop {
             return Ok(Flow::Stop);
         }
         let executable = mode.is_some_and(|mode| mode & 0o111 != 0);
@@ -232,6 +237,7 @@ impl<'a> Inspector<'a> {
             .read_to_end(&mut data)?;
         if data.len() as u64 > declared.max(MAGIC_LEN as u64) {
             self.fail_entry(&key, format!("inflates to more than the {declared} bytes its header declares: the archive's headers disagree"));
+            self.stopped = true;
             return Ok(Flow::Stop);
         }
         self.binaries += 1;
@@ -248,7 +254,7 @@ impl<'a> Inspector<'a> {
         if let Some(target) = &self.expected.target {
             if audit.format != target.binary_format() {
                 let problem = format!(
-                    "is a {} binary but its target {target} runs {} binaries",
+                    "is in {} format but its target {target} runs {} binaries",
                     audit.format,
                     target.binary_format()
                 );

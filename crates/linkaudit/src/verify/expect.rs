@@ -33,10 +33,13 @@ impl Expected {
         }
     }
 
+    /// The rules for `archive`; a disagreement with the manifest goes into `problems` and the
+    /// rules still come from the name. `Err` when the name says no target at all.
     pub fn for_archive(
         archive: &str,
         manifest: Option<&Manifest>,
         glibc_floor: GlibcVersion,
+        problems: &mut Vec<String>,
     ) -> Result<Expected, String> {
         let described = manifest
             .into_iter()
@@ -50,7 +53,13 @@ impl Expected {
         if archive.ends_with(".whl") {
             let wheel = WheelName::parse(archive).map_err(|err| format!("wheel name {err}"))?;
             let claimed = described.map(|a| a.target.as_str());
-            let (target, policy) = wheel_target(&wheel.platforms, claimed, glibc_floor)?;
+            let (target, policy) = match wheel_target(&wheel.platforms, claimed, glibc_floor) {
+                Ok(found) => found,
+                Err(problem) => {
+                    problems.push(problem);
+                    wheel_target(&wheel.platforms, None, glibc_floor)?
+                }
+            };
             return Ok(Expected {
                 target: Some(target),
                 policy,
@@ -64,7 +73,7 @@ impl Expected {
         })?;
         if let Some(artifact) = described {
             if artifact.target != name.target.as_str() {
-                return Err(format!(
+                problems.push(format!(
                     "the name says target {} but {MANIFEST} says {}: a mismatch is refused",
                     name.target, artifact.target
                 ));

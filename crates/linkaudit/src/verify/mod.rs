@@ -135,9 +135,11 @@ pub fn verify_dir_with(dir: &Path, limits: Limits) -> Result<Report, NotVerifiab
         Err(err @ ManifestError::Newer(_)) => {
             return Err(not_verifiable(format!("{MANIFEST}: {err}")))
         }
-        Err(err) => return Err(not_verifiable(format!(
+        Err(err) => {
+            return Err(not_verifiable(format!(
             "{MANIFEST} is not a release manifest ({err}); write it again with `cargo xtask dist`"
-        ))),
+        )))
+        }
     };
     let checksums_text = read(CHECKSUMS)?;
     let glibc_floor = release::check(dir, &files, manifest.as_ref(), &checksums_text, &mut report);
@@ -146,7 +148,12 @@ pub fn verify_dir_with(dir: &Path, limits: Limits) -> Result<Report, NotVerifiab
         .filter(|name| contract::naming::is_archive(name))
     {
         report.archives += 1;
-        let expected = expect::Expected::for_archive(archive, manifest.as_ref(), glibc_floor);
+        let mut problems = Vec::new();
+        let expected =
+            expect::Expected::for_archive(archive, manifest.as_ref(), glibc_floor, &mut problems);
+        for problem in problems {
+            report.fail(archive, problem);
+        }
         let expected = match expected {
             Ok(expected) => expected,
             Err(problem) => {
