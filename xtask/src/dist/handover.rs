@@ -233,10 +233,9 @@ fn earlier_files(out: &Path, leftovers: &[PathBuf]) -> BTreeSet<String> {
         .map(|m| m.artifacts.into_iter().map(|a| a.archive).collect())
         .unwrap_or_default();
     if let Ok(sums) = std::fs::read_to_string(out.join(checksums::SHA256SUMS)) {
-        names.extend(
-            sums.lines()
-                .filter_map(|l| l.split_once("  ").map(|(_, n)| n.to_owned())),
-        );
+        // Well-formed lines only: a malformed one names no file this xtask wrote.
+        let (listed, _) = linkaudit::contract::checksums::parse_sha256sums(&sums);
+        names.extend(listed.into_keys());
     }
     for dir in leftovers {
         if let Ok(journal) = std::fs::read_to_string(dir.join(JOURNAL)) {

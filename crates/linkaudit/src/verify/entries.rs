@@ -233,7 +233,7 @@ impl<'a> Inspector<'a> {
         }
         data.reserve_exact(declared.saturating_sub(data.len() as u64) as usize);
         (&mut *contents)
-            .take(max + 1 - data.len() as u64)
+            .take(max.saturating_add(1).saturating_sub(data.len() as u64))
             .read_to_end(&mut data)?;
         if data.len() as u64 > declared.max(MAGIC_LEN as u64) {
             self.fail_entry(&key, format!("inflates to more than the {declared} bytes its header declares: the archive's headers disagree"));

@@ -147,28 +147,37 @@ pub fn verify_dir_with(dir: &Path, limits: Limits) -> Result<Report, NotVerifiab
         .iter()
         .filter(|name| contract::naming::is_archive(name))
     {
-        report.archives += 1;
-        let mut problems = Vec::new();
-        let expected =
-            expect::Expected::for_archive(archive, manifest.as_ref(), glibc_floor, &mut problems);
-        for problem in problems {
-            report.fail(archive, problem);
-        }
-        let expected = match expected {
-            Ok(expected) => expected,
-            Err(problem) => {
-                report.fail(archive, problem);
-                expect::Expected::unknown(archive)
-            }
-        };
-        let mut inspector = entries::Inspector::new(archive, &expected, limits, &mut report);
-        let read = readers::read_archive(&dir.join(archive), &mut inspector);
-        if let Err(err) = read {
-            inspector.fail_archive(format!("cannot read the archive ({err})"));
-        }
-        inspector.finish();
+        let manifest = manifest.as_ref();
+        check_archive(dir, archive, manifest, glibc_floor, limits, &mut report);
     }
     Ok(report)
+}
+
+/// Checks the entries of one archive in `dir` (its name says which kind: `.tar.gz`, `.zip`,
+/// `.whl`), with the rules its name implies and the manifest, if any, confirms.
+pub fn check_archive(
+    dir: &Path,
+    archive: &str,
+    manifest: Option<&Manifest>,
+    glibc_floor: GlibcVersion,
+    limits: Limits,
+    report: &mut Report,
+) {
+    report.archives += 1;
+    let mut problems = Vec::new();
+    let expected = expect::Expected::for_archive(archive, manifest, glibc_floor, &mut problems);
+    for problem in problems {
+        report.fail(archive, problem);
+    }
+    let expected = expected.unwrap_or_else(|problem| {
+        report.fail(archive, problem);
+        expect::Expected::unknown(archive)
+    });
+    let mut inspector = entries::Inspector::new(archive, &expected, limits, report);
+    if let Err(err) = readers::read_archive(&dir.join(archive), &mut inspector) {
+        inspector.fail_archive(format!("cannot read the archive ({err})"));
+    }
+    inspector.finish();
 }
 
 /// The regular files directly in `dir` (a release directory has no subdirectories).

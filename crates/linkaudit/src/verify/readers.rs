@@ -144,7 +144,7 @@ fn local_headers_agree(zip: &mut zip::ZipArchive<File>, file: &mut File) -> Resu
         }
         spans.push((
             entry.header_start(),
-            entry.data_start() + entry.compressed_size(),
+            entry.data_start().saturating_add(entry.compressed_size()),
             name,
         ));
     }
