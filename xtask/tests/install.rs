@@ -481,6 +481,12 @@ fn install_sh_and_wheels_end_to_end() {
         "chmod",
         "mv",
         "cat",
+        "sort",
+        "uniq",
+        "head",
+        "find",
+        "od",
+        "tr",
     ];
     let only = |name: &str, extra: &[&str]| {
         let dir = work.join(name);
