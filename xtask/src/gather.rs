@@ -1,4 +1,4 @@
-//! `cargo xtask gather` (issue #4, point 3): the release workflow builds each target on its own
+//! `cargo xtask gather`: the release workflow builds each target on its own
 //! runner (`cargo xtask dist --target T --out-dir PART`); this merges those parts into one dist/,
 //! rebuilds `SHA256SUMS` and `dist-manifest.json` from them, and checks the whole with linkaudit's
 //! `verify` before anything is published.
@@ -9,19 +9,20 @@
 //! between parts each fail with one line naming the part, target or file. The result is written
 //! to a staging dir, verified there, and only then renamed into place (as `cargo xtask dist` does).
 
-use crate::dist::checksums::{self, SHA256SUMS};
-use crate::dist::config::Workspace;
-use crate::dist::manifest::{self, Artifact, Manifest, MANIFEST};
-use crate::dist::report::{human_size, Report};
-use crate::dist::target::TargetTriple;
-use crate::dist::{pack, write_checksums_and_manifest, Staging};
+use crate::pipeline::{write_checksums_and_manifest, Staging};
+use crate::workspace::checksums::{self, SHA256SUMS};
+use crate::workspace::config::Workspace;
+use crate::workspace::fsio::{write_atomically, write_file_atomically};
+use crate::workspace::manifest::{self, Artifact, Manifest, MANIFEST};
+use crate::workspace::report::{human_size, Report};
+use crate::workspace::target::TargetTriple;
 use anyhow::{bail, Context, Result};
 use linkaudit::contract;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
 
-/// The installer (issue #6) is written into every part, identical: copied once.
+/// The installer is written into every part, identical: copied once.
 const INSTALLER: &str = "install.sh";
 
 pub struct Options {
@@ -416,7 +417,7 @@ impl Release {
 }
 
 fn copy(from: &Path, to: &Path) -> Result<()> {
-    pack::write_atomically(to, |mut out| {
+    write_atomically(to, |mut out| {
         let mut file =
             std::fs::File::open(from).with_context(|| format!("opening {}", from.display()))?;
         std::io::copy(&mut file, &mut out)?;
@@ -426,10 +427,7 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
 
 fn write_sidecar(staging: &Path, name: &str, sha256: &str) -> Result<String> {
     let (sidecar, line) = checksums::sidecar(name, sha256);
-    pack::write_atomically(&staging.join(&sidecar), |mut out| {
-        std::io::Write::write_all(&mut out, line.as_bytes())?;
-        Ok(std::io::Write::flush(&mut out)?)
-    })?;
+    write_file_atomically(&staging.join(&sidecar), line.as_bytes())?;
     Ok(sidecar)
 }
 

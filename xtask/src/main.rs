@@ -4,9 +4,11 @@
 //! Keep the dependency list short: every crate here is compile time for every maintainer.
 
 mod bench;
-mod dist;
 mod gather;
+mod pipeline;
 mod plan;
+mod test;
+mod workspace;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -24,7 +26,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build, verify and pack the release archives of the workspace's binaries (issue #2).
+    /// Build, verify and pack the release archives of the workspace's binaries.
     ///
     /// Builds every target of `[workspace.metadata.dist]` that this host can build (with
     /// `--profile dist`), checks the linkage of every binary by reading it (musl static, gnu
@@ -36,14 +38,14 @@ enum Command {
     /// cargo-zigbuild, when missing, are installed with pip into `target/xtask-tools`.
     /// The out dir changes only when the whole run succeeds.
     Dist(DistFlags),
-    /// Print the release workflow's build matrix as one line of JSON (issue #4).
+    /// Print the release workflow's build matrix as one line of JSON.
     ///
     /// `{"include":[{"target":..,"runner":..,"build":..},..]}`: every target of
     /// `[workspace.metadata.dist]`, the GitHub Actions runner that builds it and how
     /// (cargo-zigbuild, msvc, cargo). Nothing else goes to stdout; the workflow reads it with
     /// `fromJSON`, so the target list lives only in Cargo.toml.
     Plan,
-    /// Merge the parts built on separate runners into one verified release (issue #4).
+    /// Merge the parts built on separate runners into one verified release.
     ///
     /// Each PART is a directory written by `cargo xtask dist --target T --out-dir PART`. Checks
     /// every archive against its .sha256, the part's SHA256SUMS and manifest; refuses a target
@@ -52,7 +54,14 @@ enum Command {
     /// dist-manifest.json (and install.sh, wheels when the parts have them) and checks the whole
     /// with linkaudit verify. The out dir changes only when everything passed.
     Gather(GatherFlags),
-    /// Time the release path against what maintainers use today; write BENCHMARKS.md (issue #7).
+    /// Install what the tests need, then run `cargo test --workspace --locked`.
+    ///
+    /// On a fresh Debian machine with rustup, a C compiler and python3: installs the missing Debian
+    /// packages (as root, or with `sudo -n`), rustup targets and pinned pip tools, fetches the
+    /// pinned third-party binaries, then runs the tests with ARGS appended. When a package cannot
+    /// be installed, says in one line which and how.
+    Test(TestFlags),
+    /// Time the release path against what maintainers use today; write BENCHMARKS.md.
     ///
     /// Sections (default: all): pack (dist's archive + checksum stage vs tar | gzip -6 +
     /// sha256sum), build (one cargo invocation vs one per target, cold and warm; warm
@@ -126,16 +135,24 @@ struct DistFlags {
     wheels: bool,
 }
 
+#[derive(clap::Args)]
+struct TestFlags {
+    /// Passed to `cargo test` after `--workspace --locked`, e.g. `-p xtask -- --nocapture`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Dist(flags) => dist::run(dist::Options {
+        Command::Dist(flags) => pipeline::run(pipeline::Options {
             targets: flags.targets,
             out_dir: flags.out_dir,
             json: flags.json,
             wheels: flags.wheels,
         }),
         Command::Plan => plan::run(),
+        Command::Test(flags) => test::run(&flags.args),
         Command::Bench(flags) => bench::run(bench::Options {
             sections: flags.sections,
             quick: flags.quick,
@@ -148,7 +165,7 @@ fn main() {
         }),
     };
     if let Err(err) = result {
-        // One line: the error and its context chain joined by ": " (issue #2, bad input).
+        // One line: the error and its context chain joined by ": " (bad input).
         eprintln!("error: {err:#}");
         std::process::exit(1);
     }

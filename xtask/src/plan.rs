@@ -1,10 +1,10 @@
-//! `cargo xtask plan` (issue #4, point 1): the release workflow's build matrix, as one line of JSON
+//! `cargo xtask plan`: the release workflow's build matrix, as one line of JSON
 //! on stdout, from `[workspace.metadata.dist]`. The workflow reads it with `fromJSON`, so the
 //! target list is written once, in Cargo.toml; which runner builds a target, and how, comes from
 //! `BuildMethod`, the same code that tells `cargo xtask dist` what it can build here.
 
-use crate::dist::config::Workspace;
-use crate::dist::target::BuildMethod;
+use crate::workspace::config::Workspace;
+use crate::workspace::target::BuildMethod;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use xshell::Shell;
@@ -37,7 +37,7 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-pub fn matrix(targets: &[crate::dist::target::TargetTriple]) -> Result<Matrix> {
+pub fn matrix(targets: &[crate::workspace::target::TargetTriple]) -> Result<Matrix> {
     let include = targets
         .iter()
         .map(|triple| {
@@ -56,7 +56,7 @@ pub fn matrix(targets: &[crate::dist::target::TargetTriple]) -> Result<Matrix> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dist::target::TargetTriple;
+    use crate::workspace::target::TargetTriple;
 
     #[test]
     fn each_family_goes_to_its_runner() {

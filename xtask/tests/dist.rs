@@ -1,11 +1,11 @@
 //! End to end: `cargo xtask dist` on a fixture workspace (xtask/tests/fixtures/workspace: a binary
 //! crate and a crate compiling C through `cc`), for the five targets a Linux host builds
-//! (issue #2 point 8, issue #5 points 1-3).
+//!.
 //!
 //! One test with phases, so that the fixture is built once per clone (CI has 2 cores):
 //! 1. clone A, with a copy of this xtask (linkaudit path made absolute: the "works in another
-//!    workspace" proof), on a PATH without cargo-zigbuild (the xtask installs it: point 9) and
-//!    with a poisonous RUSTFLAGS (ignored: point 1). Checks the plan, the step lines, the summary.
+//!    workspace" proof), on a PATH without cargo-zigbuild (the xtask installs it) and
+//!    with a poisonous RUSTFLAGS (ignored). Checks the plan, the step lines, the summary.
 //! 2. dist/ checked with real tools: `sha256sum -c`, `tar -tzvf`, python's zipfile; the gzip
 //!    header's bytes; linkage re-audited; manifest; the checkout path is absent from the binaries.
 //! 3. bad input: each a one-line error, non-zero exit, dist/ unchanged.
@@ -36,7 +36,7 @@ const LOCAL_TARGETS: [&str; 5] = [
 ];
 
 /// A PATH like a fresh machine's: everything in the system's bin directories, cargo, rustc,
-/// rustup and python3, but no cargo-zigbuild and no zig (issue #2, point 9). One directory of
+/// rustup and python3, but no cargo-zigbuild and no zig. One directory of
 /// symlinks, so that a cargo-zigbuild installed system-wide is hidden too.
 fn fresh_path(dir: &Path) -> std::ffi::OsString {
     const HIDDEN: [&str; 2] = ["cargo-zigbuild", "zig"];
@@ -242,7 +242,7 @@ fn dist_end_to_end() {
         .current_dir(&dist));
 
     // Phase 5: clone B at another path, later, with the system's cargo-zigbuild and no RUSTFLAGS,
-    // run by the xtask binary clone A built: the same bytes (issue #5, points 1-2).
+    // run by the xtask binary clone A built: the same bytes.
     let b = work.join("somewhere/else/clone-b/ws");
     make_fixture(&b, &a.join("Cargo.lock"));
     let second = xtask(
@@ -310,7 +310,7 @@ fn binary_in(archive: &[u8], target: &str, scratch: &Path) -> Vec<u8> {
     std::fs::read(scratch.join(format!("fixture-cli-{target}/fixture-cli{exe}"))).unwrap()
 }
 
-/// The plan table, the step lines and the summary (issue #2, point 10).
+/// The plan table, the step lines and the summary.
 fn check_report(r: &Run) {
     let out = &r.stdout;
     assert!(
@@ -508,8 +508,11 @@ fn check_dist(dist: &Path, ws: &Path) {
         };
         let binary = unpacked.join(format!("fixture-cli-{target}/fixture-cli{exe}"));
         let audit = linkaudit::audit_path(&binary).unwrap();
-        let policy =
-            linkaudit::Policy::for_target(target, linkaudit::GlibcVersion::new(2, 17)).unwrap();
+        let policy = linkaudit::Policy::for_target(
+            &target.parse().unwrap(),
+            linkaudit::GlibcVersion::new(2, 17),
+        )
+        .unwrap();
         assert_eq!(policy.check(&audit), vec![], "{target}");
         if target.contains("musl") {
             assert!(
@@ -565,7 +568,7 @@ fn check_dist(dist: &Path, ws: &Path) {
     check_no_paths(dist, &[ws]);
 }
 
-/// Neither the checkout path nor the cargo home is in any archived binary (issue #5, point 2).
+/// Neither the checkout path nor the cargo home is in any archived binary.
 /// The fixture compiles `file!()` of a file in OUT_DIR into the binary: without the remapping
 /// that is an absolute path under the checkout.
 fn check_no_paths(dist: &Path, checkouts: &[&Path]) {

@@ -1,4 +1,4 @@
-//! `cargo xtask plan` and `cargo xtask gather` as the release workflow uses them (issue #4).
+//! `cargo xtask plan` and `cargo xtask gather` as the release workflow uses them.
 //!
 //! - plan: one line of JSON on stdout, one entry per target of the real workspace's
 //!   `[workspace.metadata.dist]`, each family on its runner; release.yml reads it with fromJSON
@@ -130,7 +130,7 @@ fn release_workflow_takes_its_targets_from_the_plan() {
         "{build}"
     );
     assert!(job("gather").contains("cargo xtask gather --out-dir dist parts/*"));
-    // Publishing to PyPI is off unless a maintainer turns it on (issue #8, point 4).
+    // Publishing to PyPI is off unless a maintainer turns it on.
     assert!(job("pypi").contains("if: github.ref_type == 'tag' && vars.PYPI_PUBLISH == 'true'"));
     // No target triple written in the YAML: any of rustc's targets, spelled out, is a second list.
     let known = ok(Command::new("rustc").args(["--print", "target-list"]));
@@ -179,7 +179,7 @@ fn gather_end_to_end() {
     );
     assert_eq!(local.code, 0, "cargo xtask dist failed");
     let local_dist = snapshot(&l.join("dist"));
-    // Archives, their .sha256, SHA256SUMS, the manifest and install.sh (issue #6).
+    // Archives, their .sha256, SHA256SUMS, the manifest and install.sh.
     assert_eq!(local_dist.len(), 2 * TARGETS.len() + 3);
     let xtask_bin = l.join("target/debug/xtask");
 
@@ -257,7 +257,7 @@ fn gather_end_to_end() {
         );
     }
 
-    // An installer written identically into every part (issue #6) is copied once (the fixture
+    // An installer written identically into every part is copied once (the fixture
     // has a GitHub `repository`, so every part holds one); gathering again replaces the previous
     // release.
     assert!(release.contains_key("install.sh"), "no install.sh gathered");

@@ -1,6 +1,6 @@
 //! End to end: installing a release the two ways `cargo xtask dist` offers, on the fixture
 //! workspace (xtask/tests/fixtures/workspace), built once for the three targets needed:
-//! the `curl | sh` installer (issue #6) and pip wheels (issue #8).
+//! the `curl | sh` installer and pip wheels.
 //!
 //! Phases:
 //! 1. `cargo xtask dist --wheels` (this crate's xtask binary) for x86_64 musl, aarch64 musl and
@@ -190,7 +190,7 @@ fn install_sh_and_wheels_end_to_end() {
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(text.starts_with("#!/bin/sh\n"));
     assert!(!text.contains("@"), "a placeholder is left in install.sh");
-    // A release runner builds one target: its install.sh must be the same bytes (issue #4 gathers one).
+    // A release runner builds one target: its install.sh must be the same bytes (gather keeps one copy and requires them identical).
     let part = work.join("part");
     let one = xtask(
         Command::new(env!("CARGO_BIN_EXE_xtask"))

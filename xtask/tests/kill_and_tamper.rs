@@ -1,6 +1,6 @@
 //! A dist/ that `cargo xtask dist` really wrote, on the fixture workspace, for one tarball target
 //! (x86_64-unknown-linux-musl) and one zip target (x86_64-pc-windows-gnu): interrupt safety and
-//! tamper evidence (issue #5, points 4-5; SOURCE_DATE_EPOCH from the environment, points 1 and 3).
+//! tamper evidence (with SOURCE_DATE_EPOCH taken from the environment).
 //!
 //! One test with phases, so that the fixture is built once:
 //! 1. a run with SOURCE_DATE_EPOCH set: printed, recorded in the manifest, the time of every entry.
@@ -139,7 +139,7 @@ fn build_linkaudit() -> PathBuf {
 }
 
 /// The epoch is printed with where it came from, with the commit and rustc, recorded in the
-/// manifest, and is the time of every entry of both archives (issue #5, points 1 and 3).
+/// manifest, and is the time of every entry of both archives.
 fn check_epoch_recorded(r: &Run, dist: &Path, epoch: u64, from: &str) {
     assert!(
         r.stdout
@@ -374,7 +374,8 @@ fn sha256sum_check(dist: &Path) -> (bool, String) {
     (output.status.success(), text)
 }
 
-/// Issue #5, point 5, on the dist/ the xtask wrote.
+/// Tamper evidence, on the dist/ the xtask wrote: a changed archive, sidecar, SHA256SUMS or
+/// manifest is caught.
 fn tamper_checks(dist: &Path, linkaudit: &Path) {
     let archives: Vec<String> = [MUSL, WINDOWS].map(archive_name).to_vec();
     let original = snapshot(dist);

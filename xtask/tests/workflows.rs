@@ -1,4 +1,4 @@
-//! The GitHub Actions workflows pass both linters with no finding (issue #4, point 5): zizmor
+//! The GitHub Actions workflows pass both linters with no finding: zizmor
 //! (least privilege, SHA-pinned actions, template injection, persisted credentials, cache
 //! poisoning...) and actionlint (syntax, expressions, runner labels, and shellcheck over every
 //! `run:` script when shellcheck is installed).

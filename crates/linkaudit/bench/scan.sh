@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark for issue #3 point 6: `linkaudit scan` against `scanelf -R -n -i` (pax-utils) on the
+# Benchmark: `linkaudit scan` against `scanelf -R -n -i` (pax-utils) on the
 # same trees, and the musl static build (with mimalloc, and with musl's malloc) against the gnu
 # build, side by side in the same hyperfine rounds. Prints and writes bench/scan-results.md (medians
 # over all rounds); each round's own hyperfine tables go to bench/scan-round-N.{md,json}.

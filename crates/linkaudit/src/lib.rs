@@ -19,11 +19,13 @@ mod pe;
 mod policy;
 #[cfg(feature = "scan")]
 pub mod scan;
+pub mod target;
 #[cfg(feature = "verify")]
 pub mod verify;
 
 pub use facts::{Audit, Format, GlibcVersion, Kind};
 pub use policy::{Policy, Violation};
+pub use target::Target;
 
 use std::fmt;
 use std::path::Path;

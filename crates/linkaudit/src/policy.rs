@@ -1,6 +1,7 @@
 //! Policies: the rules a release binary must pass, and the violations that name what broke them.
 
 use crate::facts::{Audit, Format, GlibcVersion};
+use crate::target::{Env, Os, Target};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -82,15 +83,12 @@ impl fmt::Display for Policy {
 impl Policy {
     /// The policy a release target implies: musl must be static, gnu must keep to the glibc floor,
     /// Windows must not import a C runtime DLL. `None` for targets without a rule (Apple).
-    pub fn for_target(triple: &str, glibc_floor: GlibcVersion) -> Option<Policy> {
-        if triple.contains("-linux-musl") {
-            Some(Policy::Static)
-        } else if triple.contains("-linux-gnu") {
-            Some(Policy::Glibc(glibc_floor))
-        } else if triple.contains("-windows-") {
-            Some(Policy::CrtStatic)
-        } else {
-            None
+    pub fn for_target(target: &Target, glibc_floor: GlibcVersion) -> Option<Policy> {
+        match (&target.os, &target.env) {
+            (Os::Linux, Env::Musl) => Some(Policy::Static),
+            (Os::Linux, Env::Gnu) => Some(Policy::Glibc(glibc_floor)),
+            (Os::Windows, _) => Some(Policy::CrtStatic),
+            _ => None,
         }
     }
 

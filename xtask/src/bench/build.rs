@@ -1,4 +1,4 @@
-//! Building (issue #7, point 2): the local matrix in one cargo invocation vs one per target, cold
+//! Building: the local matrix in one cargo invocation vs one per target, cold
 //! and warm, on the small fixture workspace of the xtask's tests (a cold build of this workspace
 //! takes minutes per run); and a warm, nothing-changed `cargo xtask dist` vs the cargo commands it
 //! runs, on this workspace.
@@ -6,12 +6,12 @@
 use super::doc;
 use super::hyperfine::{self, quote, Command, Settings, Timing};
 use super::Bench;
-use crate::dist::{self, BuildCommand};
+use crate::pipeline::plan::{self, BuildCommand};
 use anyhow::{Context, Result};
 use std::path::Path;
 
 pub fn section(bench: &Bench) -> Result<String> {
-    let matrix = dist::local_matrix(&bench.sh, "release")?;
+    let matrix = plan::local_matrix(&bench.sh, "release")?;
     let zigbuild = matrix
         .commands
         .iter()
@@ -115,7 +115,7 @@ fn speedup(slow: &Timing, fast: &Timing) -> String {
 /// A warm no-op `cargo xtask dist` against the same cargo invocations dist runs.
 fn warm_dist_part(bench: &Bench) -> Result<String> {
     bench.dist_manifest()?; // built, so both sides are warm
-    let matrix = dist::local_matrix(&bench.sh, "dist")?;
+    let matrix = plan::local_matrix(&bench.sh, "dist")?;
     let cargo_lines: Vec<String> = matrix
         .commands
         .iter()
@@ -130,7 +130,7 @@ fn warm_dist_part(bench: &Bench) -> Result<String> {
         })
         .collect();
     let out = bench.scratch.join("dist-warm");
-    let cargo = dist::config::cargo_program();
+    let cargo = crate::workspace::config::cargo_program();
     let _dir = bench.sh.push_dir(&bench.root);
     let t = hyperfine::run(
         &bench.sh,

@@ -1,6 +1,6 @@
 //! Timing with hyperfine: every command compared in one section runs in the same invocation, so
 //! hyperfine interleaves nothing but runs them back to back under the same load, and the ratios
-//! come from one run (issue #7). Its `--export-json` gives every sample; we keep median, min, max.
+//! come from one run. Its `--export-json` gives every sample; we keep median, min, max.
 
 use anyhow::{bail, Context, Result};
 use std::path::Path;

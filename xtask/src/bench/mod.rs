@@ -1,4 +1,4 @@
-//! `cargo xtask bench` (issue #7): the release path measured against what maintainers use today,
+//! `cargo xtask bench`: the release path measured against what maintainers use today,
 //! on this machine, written to BENCHMARKS.md. Every comparison runs its commands in one hyperfine
 //! invocation, so the ratios come from the same run under the same load; no test times anything.
 //!
@@ -17,7 +17,7 @@ mod xtask_cost;
 
 pub use pack::pack_once;
 
-use crate::dist::{self, manifest::Manifest};
+use crate::workspace::manifest::Manifest;
 use anyhow::{Context, Result};
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
@@ -66,7 +66,7 @@ pub struct Bench {
     sh: Shell,
     root: PathBuf,
     /// The workspace as dist reads it: its target dir and the files every archive includes.
-    ws: dist::config::Workspace,
+    ws: crate::workspace::config::Workspace,
     /// `target/xtask-bench`: scratch target dirs, staged files, archives.
     scratch: PathBuf,
     quick: bool,
@@ -104,7 +104,7 @@ impl Bench {
             .context(
                 "building the dist binaries to measure (`cargo xtask dist`) failed: see above",
             )?;
-        let manifest = Manifest::read(&out.join(dist::manifest::MANIFEST))?;
+        let manifest = Manifest::read(&out.join(crate::workspace::manifest::MANIFEST))?;
         Ok(self.dist.get_or_init(|| manifest))
     }
 }
@@ -113,7 +113,7 @@ pub fn run(options: Options) -> Result<()> {
     let sh = Shell::new().context("starting a shell")?;
     let root = workspace_root(&sh)?;
     sh.change_dir(&root);
-    let ws = dist::config::Workspace::load(&sh)?;
+    let ws = crate::workspace::config::Workspace::load(&sh)?;
     let bench = Bench {
         scratch: ws.target_dir.join("xtask-bench"),
         ws,
@@ -166,7 +166,7 @@ fn write(out: &Path, machine: &Machine, fresh: &[(String, String)]) -> Result<()
     let kept = doc::parts(&previous);
     let mut text = format!(
         "# Benchmarks\n\n\
-         Written by `cargo xtask bench` (issue #7); run it again to refresh: `cargo xtask bench \
+         Written by `cargo xtask bench`; run it again to refresh: `cargo xtask bench \
          [pack|build|scan|startup|size|xtask]... [--quick]` replaces the sections it runs and keeps \
          the others. Times are wall-clock medians from hyperfine with min – max; every ratio \
          compares commands of the same hyperfine run, interleaved under the same load. A load \
@@ -199,7 +199,7 @@ fn insert_after_title(text: &str, stamp: &str) -> String {
 }
 
 fn workspace_root(sh: &Shell) -> Result<PathBuf> {
-    let cargo = dist::config::cargo_program();
+    let cargo = crate::workspace::config::cargo_program();
     let path = cmd!(
         sh,
         "{cargo} locate-project --workspace --message-format plain"

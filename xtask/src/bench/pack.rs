@@ -1,4 +1,4 @@
-//! Packing (issue #7, point 1): the archive + checksum stage of `cargo xtask dist` on the built
+//! Packing: the archive + checksum stage of `cargo xtask dist` on the built
 //! binaries against `tar --sort=name --owner=0 --group=0 | gzip -6` and `sha256sum` on the same
 //! files. Both read the same staged copies, `<stage>/<package>-<target>/`, so neither pays for
 //! reading the target dir; the xtask's side is `cargo xtask bench-pack`, which calls dist's own
@@ -7,7 +7,10 @@
 use super::doc;
 use super::hyperfine::{self, quote, Command, Settings};
 use super::Bench;
-use crate::dist::{checksums, pack};
+use crate::pipeline::pack;
+use crate::workspace::archive::{self, ArchiveFile};
+use crate::workspace::checksums;
+use crate::workspace::fsio::write_file_atomically;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -25,10 +28,7 @@ pub fn pack_once(out: &Path, epoch: u64, top_dirs: &[PathBuf]) -> Result<()> {
             .zip(&packed)
             .map(|(job, p)| (job.archive.as_str(), p.sha256.as_str())),
     );
-    pack::write_atomically(&out.join(checksums::SHA256SUMS), |mut w| {
-        std::io::Write::write_all(&mut w, sums.as_bytes())?;
-        Ok(std::io::Write::flush(&mut w)?)
-    })
+    write_file_atomically(&out.join(checksums::SHA256SUMS), sums.as_bytes())
 }
 
 /// A staged top directory as dist would pack it: executables by their mode bits.
@@ -44,7 +44,7 @@ fn job(dir: &Path) -> Result<pack::PackJob> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
         let entry = entry?;
         let mode = entry.metadata()?.permissions().mode();
-        files.push(pack::ArchiveFile {
+        files.push(ArchiveFile {
             name: entry.file_name().to_string_lossy().into_owned(),
             source: entry.path(),
             executable: mode & 0o111 != 0,
@@ -118,20 +118,20 @@ pub fn section(bench: &Bench) -> Result<String> {
     let met = ratio <= 0.5 && ours_size <= gnu_size;
     let mut text = format!(
         "## Packing: dist's archive + checksum stage vs tar | gzip -6 + sha256sum\n\n\
-         {} archives ({}) from {} of binaries, README.md and LICENSE, staged once in \
+         {} archives ({}) from {} of binaries, README.md and the license files, staged once in \
          `target/xtask-bench/pack/stage`; both sides read the same files. The xtask side is \
          `cargo xtask bench-pack`, which runs dist's `pack_and_checksum` (one thread per archive, \
          flate2 with {}, level {}) and writes SHA256SUMS; the GNU side runs one `tar --sort=name \
          --owner=0 --group=0 --mtime=@EPOCH | gzip -6 -n` per target, then `sha256sum`.\n\n{}\n\
          Why level 9: zlib-rs's levels 6 to 8 are faster but wrote archives 1.5-2.5% larger \
-         than gzip -6 when the level was chosen (see `LEVEL` in xtask/src/dist/pack.rs).\n\n\
+         than gzip -6 when the level was chosen (see `LEVEL` in xtask/src/workspace/archive.rs).\n\n\
          Goal: at most 0.5x the time at no larger size. Measured: {} the time, archives {}. \
          **{}**\n",
         tops.len(),
         tops.join(", "),
         mib(input),
-        pack::BACKEND,
-        pack::LEVEL,
+        archive::BACKEND,
+        archive::LEVEL,
         doc::table(&header, &rows),
         doc::ratio(t[0].median, t[1].median),
         size_change(ours_size, gnu_size),
@@ -155,11 +155,13 @@ fn missed_sentence(ratio: f64, ours: u64, gnu: u64) -> String {
              archives), and one thread per archive only pays when cores are free; this section's \
              load average says how busy they were (at a load below the core count it measured \
              under 0.5x). Level 7 would meet the time at about 1.6% more size (see `LEVEL` in \
-             xtask/src/dist/pack.rs)",
+             xtask/src/workspace/archive.rs)",
         );
     }
     if ours > gnu {
-        why.push("the size goal is missed: raise `LEVEL` in xtask/src/dist/pack.rs (slower)");
+        why.push(
+            "the size goal is missed: raise `LEVEL` in xtask/src/workspace/archive.rs (slower)",
+        );
     }
     format!("Why: {}.", why.join("; "))
 }
@@ -167,7 +169,7 @@ fn missed_sentence(ratio: f64, ours: u64, gnu: u64) -> String {
 /// Copies every archive's files into `<stage>/<package>-<target>/` with dist's modes.
 fn stage_files(
     bench: &Bench,
-    manifest: &crate::dist::manifest::Manifest,
+    manifest: &crate::workspace::manifest::Manifest,
     stage: &Path,
 ) -> Result<Vec<String>> {
     use std::os::unix::fs::PermissionsExt;

@@ -1,11 +1,12 @@
-//! The product (issue #7, point 3): linkaudit's scan against scanelf and musl against gnu (through
+//! The product: linkaudit's scan against scanelf and musl against gnu (through
 //! crates/linkaudit/bench/scan.sh, the crate's own benchmark), `--version` start-up of the static
 //! build against the dynamic one, and binary sizes of the dist profile against release.
 
 use super::doc::{self, secs};
 use super::hyperfine::{self, quote, Command, Settings, Timing};
 use super::Bench;
-use crate::dist::{self, target::TargetTriple};
+use crate::pipeline::plan;
+use crate::workspace::target::TargetTriple;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 
@@ -158,7 +159,7 @@ pub fn startup(bench: &Bench) -> Result<String> {
 /// Builds the release profile the way dist builds its own, then compares every binary's size.
 pub fn size(bench: &Bench) -> Result<String> {
     bench.dist_manifest()?;
-    let matrix = dist::local_matrix(&bench.sh, "release")?;
+    let matrix = plan::local_matrix(&bench.sh, "release")?;
     let _dir = bench.sh.push_dir(&bench.root);
     for command in &matrix.commands {
         let program = &command.program;
@@ -196,7 +197,7 @@ pub fn size(bench: &Bench) -> Result<String> {
 }
 
 fn binary(
-    ws: &dist::config::Workspace,
+    ws: &crate::workspace::config::Workspace,
     triple: &TargetTriple,
     profile: &str,
     name: &str,

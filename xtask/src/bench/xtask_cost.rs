@@ -1,16 +1,16 @@
-//! The xtask's own cost (issue #7, point 4): every maintainer compiles it on the first `cargo
+//! The xtask's own cost: every maintainer compiles it on the first `cargo
 //! xtask`, so its cold compile time and dependency count are part of the release path.
 
 use super::doc;
 use super::hyperfine::{self, quote, Command, Settings};
 use super::Bench;
-use crate::dist;
+
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use xshell::cmd;
 
 pub fn section(bench: &Bench) -> Result<String> {
-    let cargo = dist::config::cargo_program();
+    let cargo = crate::workspace::config::cargo_program();
     let _dir = bench.sh.push_dir(&bench.root);
     let format = "{p}";
     let tree = cmd!(

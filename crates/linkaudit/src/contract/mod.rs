@@ -6,7 +6,8 @@
 //! - [`checksums`]: the `SHA256SUMS` and `<archive>.sha256` line format (`sha256sum`'s), one
 //!   parser and one formatter, and the SHA-256 of a file.
 //! - [`naming`]: archive names `<package>-<target>.<ext>`, their top directory, wheel names and
-//!   their platform tags, and the target triple they carry.
+//!   their platform tags. The target a name carries is a [`crate::Target`], the one parsed
+//!   triple type of the crate; [`crate::Target::is_release_target`] says which a name may carry.
 //!
 //! The writer and the readers share these functions so that they cannot drift apart: a line,
 //! name or manifest the writer produces is one the readers accept, and nothing else is.
@@ -17,7 +18,7 @@ pub mod naming;
 
 pub use checksums::{sha256_file, CHECKSUMS};
 pub use manifest::{Artifact, Binary, Manifest, ManifestError, MANIFEST, SCHEMA_VERSION};
-pub use naming::{ArchiveName, Os, Target, WheelName};
+pub use naming::{ArchiveName, WheelName};
 
 use std::fs::File;
 use std::io;

@@ -3,110 +3,7 @@
 //! `<name>-<version>-py3-none-<platform tags>.whl`. A reader takes the target from the name,
 //! not from the manifest's word, and checks the two agree.
 
-use crate::Format;
-use std::fmt;
-
-/// The operating systems a release target can have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Os {
-    Linux,
-    Windows,
-    MacOs,
-}
-
-/// A target triple as release archives name it: `x86_64-unknown-linux-musl`,
-/// `aarch64-apple-darwin`, `x86_64-pc-windows-msvc`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    triple: String,
-    pub arch: String,
-    pub os: Os,
-    /// `gnu`, `musl`, `msvc`, `musleabihf`...; empty for Apple.
-    pub env: String,
-}
-
-const ARCHES: &[&str] = &[
-    "x86_64",
-    "aarch64",
-    "i686",
-    "i586",
-    "armv7",
-    "arm",
-    "riscv64gc",
-    "powerpc64le",
-    "s390x",
-    "loongarch64",
-];
-
-impl Target {
-    /// Parses a triple of a known architecture, vendor and OS; `None` for anything else.
-    pub fn parse(triple: &str) -> Option<Target> {
-        let parts: Vec<&str> = triple.split('-').collect();
-        let (arch, os, env) = match parts.as_slice() {
-            [arch, "apple", "darwin"] => (*arch, Os::MacOs, ""),
-            [arch, "unknown", "linux", env] => (*arch, Os::Linux, *env),
-            [arch, "pc", "windows", env] => (*arch, Os::Windows, *env),
-            _ => return None,
-        };
-        let env_known = match os {
-            Os::Linux => ["gnu", "musl", "gnueabihf", "musleabihf"].contains(&env),
-            Os::Windows => ["msvc", "gnu", "gnullvm"].contains(&env),
-            Os::MacOs => true,
-        };
-        (ARCHES.contains(&arch) && env_known).then(|| Target {
-            triple: triple.to_owned(),
-            arch: arch.to_owned(),
-            os,
-            env: env.to_owned(),
-        })
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.triple
-    }
-
-    pub fn is_musl(&self) -> bool {
-        self.os == Os::Linux && self.env.starts_with("musl")
-    }
-
-    /// `zip` on Windows, `tar.gz` elsewhere.
-    pub fn archive_extension(&self) -> &'static str {
-        match self.os {
-            Os::Windows => "zip",
-            _ => "tar.gz",
-        }
-    }
-
-    /// The container format of the target's binaries.
-    pub fn binary_format(&self) -> Format {
-        match self.os {
-            Os::Linux => Format::Elf,
-            Os::Windows => Format::Pe,
-            Os::MacOs => Format::MachO,
-        }
-    }
-
-    /// True when linkaudit's architecture name `audit_arch` (`x86_64`, `i386`, `arm`, a
-    /// universal Mach-O's `x86_64+aarch64`) includes this target's architecture.
-    pub fn runs_arch(&self, audit_arch: &str) -> bool {
-        let want = match self.arch.as_str() {
-            "i686" | "i586" => "i386",
-            "armv7" => "arm",
-            "riscv64gc" => "riscv",
-            "powerpc64le" => "powerpc64",
-            other => other,
-        };
-        audit_arch
-            .split('+')
-            .any(|arch| arch == want || arch.strip_prefix(want).is_some_and(|rest| rest == "64"))
-    }
-}
-
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.triple)
-    }
-}
+use crate::target::{Os, Target};
 
 /// A release archive's file name: `<package>-<target>.<ext>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,19 +25,28 @@ impl ArchiveName {
             .strip_suffix(".tar.gz")
             .or_else(|| file_name.strip_suffix(".zip"))?;
         stem.match_indices('-').find_map(|(at, _)| {
-            let (package, target) = (&stem[..at], Target::parse(&stem[at + 1..])?);
+            let target = stem[at + 1..].parse::<Target>().ok()?;
+            let package = &stem[..at];
             let name = ArchiveName {
                 package: package.to_owned(),
                 target,
             };
-            (!package.is_empty() && Self::format(package, &name.target) == file_name)
-                .then_some(name)
+            let writable = name.target.is_release_target()
+                && !package.is_empty()
+                && Self::format(package, &name.target) == file_name;
+            writable.then_some(name)
         })
     }
 
     /// The one top directory the archive holds: its name without the extension.
     pub fn top_dir(&self) -> String {
         format!("{}-{}", self.package, self.target)
+    }
+}
+
+impl std::fmt::Display for ArchiveName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&Self::format(&self.package, &self.target))
     }
 }
 
@@ -228,7 +134,7 @@ fn platform(tag: &str) -> Option<WheelPlatform> {
             "x86_64" => "x86_64",
             _ => return None,
         };
-        return Some(other(Os::MacOs, arch));
+        return Some(other(Os::Darwin, arch));
     }
     if let Some(rest) = tag.strip_prefix("musllinux_") {
         return Some(linux(rest.splitn(3, '_').nth(2)?, None, true));
@@ -260,7 +166,7 @@ mod tests {
         assert_eq!(name.target.as_str(), "x86_64-unknown-linux-musl");
         assert_eq!(name.top_dir(), "my-tool-x86_64-unknown-linux-musl");
         let win = ArchiveName::parse("t-aarch64-pc-windows-msvc.zip").unwrap();
-        assert_eq!(win.target.binary_format(), Format::Pe);
+        assert_eq!(win.target.binary_format(), Some(crate::Format::Pe));
         assert!(ArchiveName::parse("t-aarch64-apple-darwin.tar.gz").is_some());
         for wrong in [
             "t-x86_64-pc-windows-msvc.tar.gz",
@@ -289,19 +195,10 @@ mod tests {
         assert!(wheel.platforms[2].musl);
         let mac = WheelName::parse("t-1.0-py3-none-macosx_11_0_arm64.whl").unwrap();
         assert_eq!(
-            (mac.platforms[0].os, mac.platforms[0].arch.as_str()),
-            (Os::MacOs, "aarch64")
+            (&mac.platforms[0].os, mac.platforms[0].arch.as_str()),
+            (&Os::Darwin, "aarch64")
         );
         assert!(WheelName::parse("t-1.0-py3-none-beos_x86.whl").is_err());
         assert!(WheelName::parse("t-1.0-cp312-none-win_amd64.whl").is_err());
-    }
-
-    #[test]
-    fn architectures_match_linkaudit_spellings() {
-        let t = |s| Target::parse(s).unwrap();
-        assert!(t("x86_64-unknown-linux-gnu").runs_arch("x86_64"));
-        assert!(!t("x86_64-unknown-linux-gnu").runs_arch("aarch64"));
-        assert!(t("aarch64-apple-darwin").runs_arch("x86_64+aarch64"));
-        assert!(t("i686-pc-windows-msvc").runs_arch("i386"));
     }
 }

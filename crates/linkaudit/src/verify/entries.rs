@@ -252,11 +252,12 @@ impl<'a> Inspector<'a> {
             Err(err) => return self.fail_entry(key, format!("cannot audit this binary: {err}")),
         };
         if let Some(target) = &self.expected.target {
-            if audit.format != target.binary_format() {
+            let format = target.binary_format();
+            if format.is_some_and(|format| audit.format != format) {
                 let problem = format!(
                     "is in {} format but its target {target} runs {} binaries",
                     audit.format,
-                    target.binary_format()
+                    format.expect("checked just above")
                 );
                 self.fail_entry(key, problem);
             } else if !target.runs_arch(&audit.arch) {

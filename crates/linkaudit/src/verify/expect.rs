@@ -2,8 +2,9 @@
 //! in the archive's name, or a wheel's platform tags, checked against the manifest (which alone
 //! is never trusted: whoever rewrites the checksums can rewrite it too).
 
-use crate::contract::naming::{ArchiveName, Os, Target, WheelName, WheelPlatform};
+use crate::contract::naming::{ArchiveName, WheelName, WheelPlatform};
 use crate::contract::{Manifest, MANIFEST};
+use crate::target::{Env, Os, Target};
 use crate::{GlibcVersion, Policy};
 use std::collections::BTreeSet;
 
@@ -80,7 +81,7 @@ impl Expected {
             }
         }
         Ok(Expected {
-            policy: Policy::for_target(name.target.as_str(), glibc_floor),
+            policy: Policy::for_target(&name.target, glibc_floor),
             top_dir: Some(name.top_dir()),
             target: Some(name.target),
             scripts_dir: None,
@@ -105,20 +106,25 @@ fn wheel_target(
         Os::Linux if musl => format!("{}-unknown-linux-musl", first.arch),
         Os::Linux => format!("{}-unknown-linux-gnu", first.arch),
         Os::Windows => format!("{}-pc-windows-msvc", first.arch),
-        Os::MacOs => format!("{}-apple-darwin", first.arch),
+        Os::Darwin => format!("{}-apple-darwin", first.arch),
+        Os::Other(ref os) => return Err(format!("its platform tag names the OS {os}")),
     };
     let triple = claimed.unwrap_or(&implied);
-    let target = Target::parse(triple)
+    let target = triple
+        .parse::<Target>()
+        .ok()
+        .filter(Target::is_release_target)
         .ok_or_else(|| format!("{MANIFEST} says target {triple}, which is not a release target"))?;
     for platform in platforms {
         let fits = platform.os == target.os
-            && platform.arch == target.arch
-            && (!platform.musl || target.is_musl());
+            && target.arch == *platform.arch
+            && (!platform.musl || target.env == Env::Musl);
         if !fits {
             return Err(format!("its platform tags claim {:?} {} but it carries the {target} build: the tag and the manifest disagree", platform.os, platform.arch));
         }
     }
     let tag_floor = platforms.iter().filter_map(|p| p.glibc).min();
     let floor = tag_floor.map_or(glibc_floor, |tag| tag.min(glibc_floor));
-    Ok((target.clone(), Policy::for_target(target.as_str(), floor)))
+    let policy = Policy::for_target(&target, floor);
+    Ok((target, policy))
 }

@@ -86,7 +86,12 @@ fn check_manifest(
         if !name.ends_with(".whl") {
             check_archive_name(artifact, report);
         }
-        let policy = Policy::for_target(&artifact.target, floor).map(|p| p.to_string());
+        let policy = artifact
+            .target
+            .parse()
+            .ok()
+            .and_then(|target| Policy::for_target(&target, floor))
+            .map(|p| p.to_string());
         if artifact.policy != policy {
             report.fail(
                 name,

@@ -257,7 +257,8 @@ pub fn write_tampered_release(
                 archive: archive.name(),
                 size: std::fs::metadata(&path).unwrap().len(),
                 sha256,
-                policy: Policy::for_target(archive.target, floor).map(|p| p.to_string()),
+                policy: Policy::for_target(&archive.target.parse().unwrap(), floor)
+                    .map(|p| p.to_string()),
                 rustc: "rustc (test)".into(),
                 binaries: archive.entries.iter().filter_map(manifest_binary).collect(),
             }

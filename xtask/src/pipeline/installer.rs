@@ -1,16 +1,20 @@
-//! `dist/install.sh` (issue #6): the one-line installer, `curl -LsSf .../install.sh | sh`.
+//! `dist/install.sh`: the one-line installer, `curl -LsSf .../install.sh | sh`.
 //!
 //! The script is the template `install.sh` next to this file with the packages, their binaries,
 //! the version and the GitHub repository filled in. It depends on nothing else, in particular not
 //! on which targets this run built: every per-target release runner writes the same bytes, and
-//! the gather step keeps one copy (issue #4). It downloads from the GitHub release `v<version>`
+//! the gather step keeps one copy. It downloads from the GitHub release `v<version>`
 //! of the `repository` in the packages' Cargo.toml; a workspace without a GitHub repository gets
 //! no installer (with a line saying why), since a dist run is about the archives first.
 
-use super::config::Package;
+use crate::workspace::config::{Package, Workspace};
+use crate::workspace::fsio::write_file_atomically;
+use crate::workspace::report::Report;
+use anyhow::{Context, Result};
 use linkaudit::GlibcVersion;
 use std::collections::BTreeSet;
 use std::fmt;
+use std::path::Path;
 
 pub const INSTALLER: &str = "install.sh";
 const TEMPLATE: &str = include_str!("install.sh");
@@ -66,27 +70,7 @@ pub struct Installer {
 
 /// install.sh for the shipped packages, or the reason why this workspace gets none.
 pub fn render(packages: &[Package], glibc_floor: GlibcVersion) -> Result<Installer, String> {
-    let repositories: BTreeSet<&str> = packages
-        .iter()
-        .filter_map(|p| p.repository.as_deref())
-        .collect();
-    let repository = match repositories.len() {
-        0 => {
-            return Err(
-                "no shipped package has a `repository` in its Cargo.toml; add \
-                        `repository = \"https://github.com/OWNER/REPO\"` to get dist/install.sh"
-                    .to_owned(),
-            )
-        }
-        1 => repositories.into_iter().next().unwrap_or_default(),
-        _ => {
-            return Err(format!(
-                "the shipped packages name different repositories ({}): one install.sh installs \
-                 one GitHub release",
-                repositories.into_iter().collect::<Vec<_>>().join(", ")
-            ))
-        }
-    };
+    let repository = one_repository(packages)?;
     let repo = GithubRepo::parse(repository).ok_or_else(|| {
         format!(
             "`repository = \"{repository}\"` is not https://github.com/OWNER/REPO, and install.sh \
@@ -133,11 +117,58 @@ pub fn render(packages: &[Package], glibc_floor: GlibcVersion) -> Result<Install
     })
 }
 
+/// The one GitHub repository the shipped packages name, or why there is none.
+fn one_repository(packages: &[Package]) -> Result<&str, String> {
+    let repositories: BTreeSet<&str> = packages
+        .iter()
+        .filter_map(|p| p.repository.as_deref())
+        .collect();
+    match repositories.len() {
+        0 => Err(
+            "no shipped package has a `repository` in its Cargo.toml; add \
+                        `repository = \"https://github.com/OWNER/REPO\"` to get dist/install.sh"
+                .to_owned(),
+        ),
+        1 => Ok(repositories.into_iter().next().unwrap_or_default()),
+        _ => Err(format!(
+            "the shipped packages name different repositories ({}): one install.sh installs \
+                 one GitHub release",
+            repositories.into_iter().collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
 fn is_shell_word(word: &str) -> bool {
     !word.is_empty()
         && word
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+'))
+}
+
+/// install.sh, into the staging dir; its name when written. A workspace without one
+/// GitHub release to download from gets none, with a warning saying why.
+pub fn write_installer(ws: &Workspace, staging: &Path, report: &Report) -> Result<Option<String>> {
+    let installer = match render(&ws.packages, ws.glibc_floor) {
+        Ok(installer) => installer,
+        Err(reason) => {
+            report.warn(&format!("no {}: {reason}", INSTALLER));
+            return Ok(None);
+        }
+    };
+    let path = staging.join(INSTALLER);
+    write_file_atomically(&path, installer.script.as_bytes())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("making {} executable", path.display()))?;
+    }
+    report.step(
+        "script",
+        INSTALLER,
+        &format!("downloads from {}", installer.base_url),
+    );
+    Ok(Some(INSTALLER.to_owned()))
 }
 
 #[cfg(test)]

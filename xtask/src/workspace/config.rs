@@ -1,5 +1,5 @@
 //! The release matrix from `[workspace.metadata.dist]`, and the packages and binaries that ship,
-//! from `cargo metadata` (issue #2, point 2). Nothing in the xtask names a product crate.
+//! from `cargo metadata`. Nothing in the xtask names a product crate.
 
 use super::target::TargetTriple;
 use anyhow::{bail, Context, Result};
@@ -40,10 +40,10 @@ pub struct Package {
     pub name: String,
     pub version: String,
     pub binaries: Vec<String>,
-    /// Cargo.toml's `repository`: install.sh downloads from its GitHub releases (issue #6).
+    /// Cargo.toml's `repository`: install.sh downloads from its GitHub releases.
     pub repository: Option<String>,
     /// Cargo.toml's `description`, `homepage`, `license` and `readme` (absolute): the wheels'
-    /// metadata (issue #8).
+    /// metadata.
     pub description: Option<String>,
     pub homepage: Option<String>,
     pub license: Option<String>,
@@ -60,7 +60,7 @@ pub struct Workspace {
     /// Files copied next to the binaries, absolute paths (checked to exist).
     pub include: Vec<PathBuf>,
     pub packages: Vec<Package>,
-    /// `wheels = true`: also write Python wheels (issue #8); `--wheels` turns them on per run.
+    /// `wheels = true`: also write Python wheels; `--wheels` turns them on per run.
     pub wheels: bool,
 }
 

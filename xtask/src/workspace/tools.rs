@@ -1,4 +1,4 @@
-//! Finding, and when missing installing, what the build needs (issue #2, point 9): rustup targets
+//! Finding, and when missing installing, what the build needs: rustup targets
 //! through rustup, zig and cargo-zigbuild from PyPI into `target/xtask-tools` (never system-wide).
 //! Each install prints one line saying what it installs.
 
@@ -10,9 +10,9 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
 
-/// Pinned: the zig version decides the bytes of the linked binaries (issue #5, point 2).
-const ZIGLANG: &str = "ziglang==0.17.1";
-const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
+/// Pinned: the zig version decides the bytes of the linked binaries.
+pub const ZIGLANG: &str = "ziglang==0.17.1";
+pub const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
 
 /// Finds an executable on a PATH-like list, the way a shell would.
 pub fn find_on_path(name: &str, path: Option<&OsStr>) -> Option<PathBuf> {

@@ -1,90 +1,72 @@
-//! Target triples, how each one is built, and whether this host can build it (issue #2, point 3).
+//! Target triples, how each one is built, and whether this host can build it.
 
 use anyhow::{bail, Result};
+use linkaudit::target::{Arch, Env, Os, Target, Vendor};
 use std::collections::BTreeSet;
 use std::fmt;
 
-/// A rustc target triple such as `x86_64-unknown-linux-musl`. Only the spelling is checked
-/// here; `plan` checks it against rustc's and rustup's lists.
+/// A rustc target triple such as `x86_64-unknown-linux-musl`, parsed once into linkaudit's
+/// `Target` (arch / vendor / OS / env). Only the spelling is checked here; `plan` checks it against
+/// rustc's and rustup's lists.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TargetTriple(String);
+pub struct TargetTriple(Target);
 
 impl TargetTriple {
     pub fn parse(text: &str) -> Result<Self> {
         // cargo-zigbuild's `x86_64-unknown-linux-gnu.2.17` spelling is an implementation detail of
-        // the build; the floor is one setting for the whole matrix (issue #2, point 4).
+        // the build; the floor is one setting for the whole matrix.
         if text.contains("-gnu.") {
             bail!(
                 "`{text}` is not a target triple: give the plain triple and set the glibc floor \
                  with `glibc-floor` in [workspace.metadata.dist]"
             );
         }
-        let well_formed = text.split('-').count() >= 2
-            && text.split('-').all(|part| !part.is_empty())
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
-        if !well_formed {
-            bail!(
-                "`{text}` is not a target triple: expected ARCH-VENDOR-OS[-ENV], \
-                 such as x86_64-unknown-linux-musl (see `rustc --print target-list`)"
-            );
-        }
-        Ok(TargetTriple(text.to_owned()))
+        Ok(TargetTriple(text.parse()?))
     }
 
     pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The parsed components, for decisions that match on them.
+    pub fn target(&self) -> &Target {
         &self.0
     }
 
-    /// The first component: `x86_64`, `aarch64`, `riscv64gc`...
-    pub fn arch(&self) -> &str {
-        self.0.split('-').next().unwrap_or_default()
+    pub fn arch(&self) -> &Arch {
+        &self.0.arch
     }
 
     pub fn is_windows(&self) -> bool {
-        self.0.contains("-windows-")
+        self.0.os == Os::Windows
     }
 
     pub fn is_apple(&self) -> bool {
-        self.0.contains("-apple-")
+        self.0.vendor == Vendor::Apple
     }
 
     pub fn is_linux(&self) -> bool {
-        self.0.contains("-linux-")
+        self.0.os == Os::Linux
     }
 
     pub fn is_linux_gnu(&self) -> bool {
-        self.0.contains("-linux-gnu")
+        matches!((&self.0.os, &self.0.env), (Os::Linux, Env::Gnu))
     }
 
     pub fn exe_suffix(&self) -> &'static str {
-        if self.is_windows() {
-            ".exe"
-        } else {
-            ""
-        }
-    }
-
-    /// `.zip` on Windows, as ruff, uv, cargo-dist and rust-analyzer ship there (issue #2, point 6).
-    pub fn archive_extension(&self) -> &'static str {
-        if self.is_windows() {
-            "zip"
-        } else {
-            "tar.gz"
-        }
+        self.0.exe_suffix()
     }
 }
 
 impl AsRef<std::ffi::OsStr> for TargetTriple {
     fn as_ref(&self) -> &std::ffi::OsStr {
-        self.0.as_ref()
+        self.as_str().as_ref()
     }
 }
 
 impl fmt::Display for TargetTriple {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        self.0.fmt(f)
     }
 }
 
@@ -92,7 +74,7 @@ impl fmt::Display for TargetTriple {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum BuildMethod {
     /// `cargo zigbuild`: zig links Linux targets for any host, and pins the glibc floor at link
-    /// time with the `<triple>.<floor>` spelling (issue #2, point 4).
+    /// time with the `<triple>.<floor>` spelling.
     Zigbuild,
     /// Plain `cargo build` with the target's default linker: windows-gnu with mingw-w64's gcc,
     /// which imports msvcrt.dll (a system DLL). zig's windows-gnu links the UCRT dynamically
@@ -106,7 +88,7 @@ pub enum BuildMethod {
 
 impl BuildMethod {
     /// The GitHub Actions runner label that builds this method's targets in the release workflow
-    /// (issue #4, point 1): `cargo xtask plan` writes it into the build matrix, and a host that
+    ///: `cargo xtask plan` writes it into the build matrix, and a host that
     /// cannot build a target names it. Linux targets need no particular distro, since zig pins
     /// the glibc floor; MSVC builds both x86_64 and aarch64 (its ARM64 tools) on windows-2022.
     pub fn runner(self) -> &'static str {
@@ -128,20 +110,16 @@ impl BuildMethod {
     }
 
     pub fn for_target(triple: &TargetTriple) -> Result<Self> {
-        let t = triple.as_str();
-        Ok(if t.contains("-linux-gnu") || t.contains("-linux-musl") {
-            BuildMethod::Zigbuild
-        } else if t.ends_with("-windows-gnu") {
-            BuildMethod::Cargo
-        } else if t.ends_with("-windows-msvc") {
-            BuildMethod::Msvc
-        } else if t.ends_with("-apple-darwin") {
-            BuildMethod::Apple
-        } else {
-            bail!(
+        let t = triple.target();
+        Ok(match (&t.vendor, &t.os, &t.env, t.abi.as_str()) {
+            (_, Os::Linux, Env::Gnu | Env::Musl, _) => BuildMethod::Zigbuild,
+            (_, Os::Windows, Env::Gnu, "") => BuildMethod::Cargo,
+            (_, Os::Windows, Env::Msvc, "") => BuildMethod::Msvc,
+            (Vendor::Apple, Os::Darwin, Env::None, _) => BuildMethod::Apple,
+            _ => bail!(
                 "cargo xtask dist has no way to build `{t}`: it builds *-linux-gnu, *-linux-musl, \
                  *-windows-msvc, *-windows-gnu and *-apple-darwin targets; remove it from the matrix"
-            )
+            ),
         })
     }
 }
@@ -161,7 +139,7 @@ pub enum Status {
     Skip {
         /// The missing tool, with the command that installs it where there is one.
         missing: String,
-        /// The CI runner that builds the target (issue #2, point 3).
+        /// The CI runner that builds the target.
         runner: &'static str,
     },
 }
@@ -211,7 +189,7 @@ impl Host {
                 missing: format!(
                     "{} (apt-get install gcc-mingw-w64-{})",
                     mingw_gcc(triple),
-                    triple.arch().replace('_', "-")
+                    triple.arch().as_str().replace('_', "-")
                 ),
                 runner: method.runner(),
             },
@@ -263,10 +241,8 @@ mod tests {
     }
 
     #[test]
-    fn archives_and_executables_follow_the_os() {
-        assert_eq!(t("x86_64-pc-windows-msvc").archive_extension(), "zip");
+    fn executables_follow_the_os() {
         assert_eq!(t("x86_64-pc-windows-gnu").exe_suffix(), ".exe");
-        assert_eq!(t("aarch64-apple-darwin").archive_extension(), "tar.gz");
         assert_eq!(t("aarch64-unknown-linux-musl").exe_suffix(), "");
     }
 

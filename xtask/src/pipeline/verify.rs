@@ -1,11 +1,14 @@
-//! Linkage verified before anything is packed (issue #2, point 5), by reading each file through
+//! Linkage verified before anything is packed, by reading each file through
 //! the linkaudit library (the `object` crate), never by running `ldd`: ldd runs the binary's own
 //! loader, is useless on foreign-arch files and is missing on minimal distros (cargo-dist #1439).
 
-use super::build::BuiltBinary;
-use super::target::TargetTriple;
-use anyhow::{Context, Result};
+use super::build::{self, BuiltBinary};
+use crate::workspace::config::{Package, Workspace};
+use crate::workspace::report::Report;
+use crate::workspace::target::TargetTriple;
+use anyhow::{bail, Context, Result};
 use linkaudit::{Audit, GlibcVersion, Policy, Violation};
+use std::path::Path;
 
 /// What we found about one binary, and the verdict of the target's policy.
 #[derive(Debug, Clone)]
@@ -40,7 +43,7 @@ impl Linkage {
         text
     }
 
-    /// One line per violation: the binary, its target and the culprit (issue #2, point 5).
+    /// One line per violation: the binary, its target and the culprit.
     pub fn violation_lines(&self, triple: &TargetTriple) -> Vec<String> {
         self.violations
             .iter()
@@ -55,7 +58,7 @@ pub fn verify_linkage(
     glibc_floor: GlibcVersion,
     binaries: &[BuiltBinary],
 ) -> Result<Vec<Linkage>> {
-    let policy = Policy::for_target(triple.as_str(), glibc_floor);
+    let policy = Policy::for_target(triple.target(), glibc_floor);
     binaries
         .iter()
         .map(|binary| {
@@ -72,6 +75,66 @@ pub fn verify_linkage(
         })
         .collect::<Result<_>>()
         .context("verifying linkage")
+}
+
+/// One package's binaries for one target, verified.
+pub struct Verified {
+    pub package: Package,
+    pub triple: TargetTriple,
+    pub linkage: Vec<Linkage>,
+}
+
+/// Audits every binary; any violation fails the run here, before anything is packed.
+pub fn verify_all(
+    ws: &Workspace,
+    triples: &[TargetTriple],
+    report: &Report,
+    out_dir: &Path,
+) -> Result<Vec<Verified>> {
+    let mut verified = Vec::new();
+    let mut failures = Vec::new();
+    for triple in triples {
+        for package in &ws.packages {
+            let binaries: Vec<BuiltBinary> = build::built_binaries(ws, package, triple)?;
+            let linkage = verify_linkage(triple, ws.glibc_floor, &binaries)?;
+            for found in &linkage {
+                let policy = found
+                    .policy
+                    .map_or("no policy".to_owned(), |p| p.to_string());
+                report.step(
+                    "verify",
+                    triple.as_str(),
+                    &format!(
+                        "{} {}: {} ({policy})",
+                        found.verdict(),
+                        found.binary.file_name,
+                        found.describe()
+                    ),
+                );
+                for line in found.violation_lines(triple) {
+                    report.step("verify", triple.as_str(), &format!("FAIL {line}"));
+                    failures.push(line);
+                }
+            }
+            verified.push(Verified {
+                package: package.clone(),
+                triple: triple.clone(),
+                linkage,
+            });
+        }
+    }
+    if let Some(first) = failures.first() {
+        let more = match failures.len() {
+            1 => String::new(),
+            n => format!(" (and {} more above)", n - 1),
+        };
+        bail!(
+            "linkage check failed: {first}{more}; nothing was packed and {} is unchanged; \
+             fix the link flags (.cargo/config.toml, build scripts) and run again",
+            out_dir.display()
+        );
+    }
+    Ok(verified)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Reproducible archives (issue #2 point 6, issue #5 point 1): the same inputs and
+//! Reproducible archives: the same inputs and
 //! SOURCE_DATE_EPOCH give the same bytes, whatever the file system says about the inputs.
 //!
 //! Every tar header is built here, not read from disk: `HeaderMode::Deterministic` only covers
@@ -8,17 +8,18 @@
 //! OS byte (flate2's `GzBuilder` defaults); deflate is flate2's zlib-rs backend at level 9.
 //! Zip entries follow the same rules, with the DOS timestamp of SOURCE_DATE_EPOCH.
 
+use super::fsio::write_atomically;
 use anyhow::{bail, Context, Result};
 use flate2::{Compression, GzBuilder};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Deflate level for both formats; changing it changes every archive's bytes. Chosen on four
 /// release builds of linkaudit with README.md and LICENSE (8.1 MiB), time relative to `tar |
 /// gzip -6` + `sha256sum` on the same files, size relative to gzip -6: zlib-rs level 6: 0.34x,
 /// +2.5%; 7: 0.47x, +1.6%; 8: 0.69x, +1.5%; 9: 0.74x, -0.4% (on 2 loaded cores; BENCHMARKS.md
-/// has current figures). miniz_oxide, the backend before issue #7, at level 9: 2.3x optimised,
+/// has current figures). miniz_oxide, the backend before zlib-rs, at level 9: 2.3x optimised,
 /// 4.1x in the dev profile without Cargo.toml's opt-level overrides, +0.3%. Only level 9 writes
 /// archives no larger than gzip -6.
 pub const LEVEL: u32 = 9;
@@ -55,57 +56,6 @@ fn sorted<'a>(top_dir: &str, files: &'a [ArchiveFile]) -> Result<Vec<(String, &'
         bail!("two files named `{}` in one archive: rename one", pair[0].0);
     }
     Ok(entries)
-}
-
-/// One archive to write: `<top_dir>/` holding `files`, named `archive`.
-pub struct PackJob {
-    pub top_dir: String,
-    pub archive: String,
-    /// Zip (Windows targets) instead of tar.gz.
-    pub zip: bool,
-    pub files: Vec<ArchiveFile>,
-}
-
-/// An archive written by `pack_and_checksum`.
-pub struct Packed {
-    pub size: u64,
-    pub sha256: String,
-}
-
-/// Writes every job's archive and its `<archive>.sha256` into `dir`, one thread per archive:
-/// deflate is most of a warm `cargo xtask dist` and the archives are independent (issue #7). An
-/// archive's bytes depend only on its inputs, so the order the threads run in changes nothing.
-pub fn pack_and_checksum(dir: &Path, jobs: &[PackJob], mtime: u64) -> Result<Vec<Packed>> {
-    std::thread::scope(|scope| {
-        let threads: Vec<_> = jobs
-            .iter()
-            .map(|job| scope.spawn(move || pack_one(dir, job, mtime)))
-            .collect();
-        threads
-            .into_iter()
-            .map(|thread| {
-                thread
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("a packing thread panicked"))?
-            })
-            .collect()
-    })
-}
-
-fn pack_one(dir: &Path, job: &PackJob, mtime: u64) -> Result<Packed> {
-    let path = dir.join(&job.archive);
-    let pack = if job.zip { pack_zip } else { pack_tarball };
-    pack(&path, &job.top_dir, &job.files, mtime)?;
-    let sha256 = super::checksums::sha256_file(&path)?;
-    let size = std::fs::metadata(&path)
-        .with_context(|| format!("reading the size of {}", path.display()))?
-        .len();
-    let (sidecar, line) = super::checksums::sidecar(&job.archive, &sha256);
-    write_atomically(&dir.join(sidecar), |mut out| {
-        out.write_all(line.as_bytes())?;
-        Ok(out.flush()?)
-    })?;
-    Ok(Packed { size, sha256 })
 }
 
 /// Writes `<top>.tar.gz` at `dest`, through a temporary name in the same directory.
@@ -153,21 +103,49 @@ fn header(kind: tar::EntryType, mode: u32, size: u64, mtime: u64) -> Result<tar:
 
 /// Writes `<top>.zip` at `dest`, through a temporary name in the same directory.
 pub fn pack_zip(dest: &Path, top_dir: &str, files: &[ArchiveFile], mtime: u64) -> Result<()> {
+    let mut entries = vec![ZipEntry {
+        path: format!("{top_dir}/"),
+        mode: 0o755,
+        data: None,
+    }];
+    for (path, file) in sorted(top_dir, files)? {
+        let data = std::fs::read(&file.source)
+            .with_context(|| format!("reading {}", file.source.display()))?;
+        entries.push(ZipEntry {
+            path,
+            mode: file.mode(),
+            data: Some(data),
+        });
+    }
+    write_zip(dest, &entries, mtime)
+}
+
+/// One zip entry: a directory when `data` is `None`.
+pub struct ZipEntry {
+    pub path: String,
+    pub mode: u32,
+    pub data: Option<Vec<u8>>,
+}
+
+/// The one zip writer, for the archives and the wheels: entries in the given order, the DOS time
+/// of `mtime`, the given unix modes, deflate at `LEVEL`.
+pub fn write_zip(dest: &Path, entries: &[ZipEntry], mtime: u64) -> Result<()> {
     use zip::write::SimpleFileOptions;
-    let entries = sorted(top_dir, files)?;
-    let time = dos_time(mtime)?;
     let options = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(LEVEL as i64))
-        .last_modified_time(time);
+        .compression_level(Some(i64::from(LEVEL)))
+        .last_modified_time(dos_time(mtime)?);
     write_atomically(dest, |out| {
         let mut zip = zip::ZipWriter::new(out);
-        zip.add_directory(format!("{top_dir}/"), options.unix_permissions(0o755))?;
-        for (path, file) in entries {
-            let data = std::fs::read(&file.source)
-                .with_context(|| format!("reading {}", file.source.display()))?;
-            zip.start_file(path, options.unix_permissions(file.mode()))?;
-            zip.write_all(&data)?;
+        for entry in entries {
+            let options = options.unix_permissions(entry.mode);
+            match &entry.data {
+                None => zip.add_directory(entry.path.as_str(), options)?,
+                Some(data) => {
+                    zip.start_file(entry.path.as_str(), options)?;
+                    zip.write_all(data)?;
+                }
+            }
         }
         zip.finish()?.flush()?;
         Ok(())
@@ -176,7 +154,7 @@ pub fn pack_zip(dest: &Path, top_dir: &str, files: &[ArchiveFile], mtime: u64) -
 
 /// Zip stores local time in DOS format: 1980..2107, even seconds. Earlier epochs are clamped to
 /// 1980-01-01 (zip cannot say older), and the clock is read as UTC so every machine agrees.
-pub(super) fn dos_time(epoch: u64) -> Result<zip::DateTime> {
+fn dos_time(epoch: u64) -> Result<zip::DateTime> {
     const DOS_EPOCH: u64 = 315_532_800; // 1980-01-01T00:00:00Z
     let epoch = epoch.max(DOS_EPOCH);
     let (year, month, day) = civil_from_days((epoch / 86_400) as i64);
@@ -206,30 +184,6 @@ fn civil_from_days(days: i64) -> (i64, u8, u8) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
-}
-
-/// Writes through `.tmp-<name>` in the destination's directory and renames, so the final name
-/// only ever shows a complete file (issue #2, point 6).
-pub fn write_atomically(
-    dest: &Path,
-    write: impl FnOnce(BufWriter<&File>) -> Result<()>,
-) -> Result<()> {
-    let name = dest
-        .file_name()
-        .with_context(|| format!("{} has no file name", dest.display()))?;
-    let tmp = dest.with_file_name(format!(".tmp-{}", name.to_string_lossy()));
-    let result = (|| {
-        let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        write(BufWriter::new(&file))?;
-        super::handover::test_pause(&format!("write:{}", name.to_string_lossy()));
-        file.sync_all()?;
-        std::fs::rename(&tmp, dest)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", dest.display()))
 }
 
 /// Unpacks an archive written by this module (for the smoke run, which starts the binaries from

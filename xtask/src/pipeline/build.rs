@@ -1,15 +1,16 @@
 //! Building the binaries: one cargo invocation per build method, with every target of that method
-//! at once (cargo takes several `--target`s), in the `dist` profile (issue #2, point 3).
+//! at once (cargo takes several `--target`s), in the `dist` profile.
 //!
 //! Static linking comes from `.cargo/config.toml` alone: RUSTFLAGS and CARGO_ENCODED_RUSTFLAGS are
-//! removed from our environment before we get here (see `mod.rs`), because either one replaces the
-//! config's `[target]` rustflags (issue #2, point 1).
+//! removed from our environment before we get here (see `plan.rs`), because either one replaces the
+//! config's `[target]` rustflags.
 
-use super::config::{cargo_program, Package, Workspace};
-use super::report::Report;
-use super::target::{How, TargetTriple};
-use super::tools::Zigbuild;
+use crate::workspace::config::{cargo_program, Package, Workspace};
+use crate::workspace::report::Report;
+use crate::workspace::target::{How, TargetTriple};
+use crate::workspace::tools::Zigbuild;
 use anyhow::{bail, Context, Result};
+use linkaudit::target::{Env, Os};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -86,7 +87,7 @@ fn join(triples: &[TargetTriple]) -> String {
 
 /// The arguments after the program: `zigbuild --profile dist -p a --bins --target t.2.17 --config ..`.
 /// `profile` is `dist` except in `cargo xtask bench`, which builds the same way with `release` to
-/// compare binary sizes (issue #7).
+/// compare binary sizes.
 pub fn cargo_args(
     ws: &Workspace,
     how: How,
@@ -105,7 +106,7 @@ pub fn cargo_args(
     args.push("--bins".into());
     for triple in triples {
         let spelled = match how {
-            // cargo-zigbuild's way of pinning the glibc floor at link time (issue #2, point 4).
+            // cargo-zigbuild's way of pinning the glibc floor at link time.
             How::Zigbuild if triple.is_linux_gnu() => format!("{triple}.{}", ws.glibc_floor),
             _ => triple.to_string(),
         };
@@ -117,8 +118,8 @@ pub fn cargo_args(
     args
 }
 
-/// `target.<triple>.rustflags=[...]` with what makes the binaries reproducible (issue #5,
-/// point 2): `--remap-path-prefix` keeps the checkout path and the cargo home out of them, and PE
+/// `target.<triple>.rustflags=[...]` with what makes the binaries reproducible:
+/// `--remap-path-prefix` keeps the checkout path and the cargo home out of them, and PE
 /// linkers are told not to stamp the link time into the COFF header. Given with `--config`, cargo
 /// JOINS these with the config file's `[target]` rustflags (+crt-static stays); RUSTFLAGS would
 /// replace them. Any `[build] rustflags` are then unused for these targets: cargo reads those only
@@ -135,15 +136,18 @@ fn reproducible_config(ws: &Workspace, triple: &TargetTriple) -> String {
         .iter()
         .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
         .collect();
-    let t = triple.as_str();
-    if t.ends_with("-windows-gnu") {
+    let t = triple.target();
+    match (&t.os, &t.env, t.abi.as_str()) {
         // GNU ld writes the link time into the PE header (and so into its checksum).
-        flags.push("-Clink-arg=-Wl,--no-insert-timestamp".to_owned());
-    } else if t.ends_with("-windows-msvc") {
+        (Os::Windows, Env::Gnu, "") => {
+            flags.push("-Clink-arg=-Wl,--no-insert-timestamp".to_owned())
+        }
         // link.exe and lld-link: a content hash instead of the link time.
-        flags.push("-Clink-arg=/Brepro".to_owned());
+        (Os::Windows, Env::Msvc, "") => flags.push("-Clink-arg=/Brepro".to_owned()),
+        _ => {}
     }
-    let key = if t.contains('.') {
+    // A triple with a dot is quoted to be one TOML key.
+    let key = if triple.as_str().contains('.') {
         format!("\"{triple}\"")
     } else {
         triple.to_string()

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Installer for @PACKAGES@ @VERSION@, written by `cargo xtask dist` (issue #6) from
-# xtask/src/dist/install.sh. POSIX sh: runs under dash, bash, busybox ash and macOS's sh.
+# Installer for @PACKAGES@ @VERSION@, written by `cargo xtask dist` from
+# xtask/src/pipeline/install.sh. POSIX sh: runs under dash, bash, busybox ash and macOS's sh.
 #
 #   curl -LsSf @REPO_URL@/releases/latest/download/install.sh | sh
 #

@@ -1,4 +1,4 @@
-//! The staging dir and its handover into the out dir (issue #2 point 6, issue #5 point 4).
+//! The staging dir and its handover into the out dir.
 //!
 //! Everything is written into `<out>/.staging-<pid>/` first; the handover then removes and renames
 //! one file at a time, in an order that keeps these true after a kill at any moment (SIGKILL too,
@@ -13,7 +13,7 @@
 //! place yet (`sha256sum -c` says missing), never one with other bytes. `SHA256SUMS` and the
 //! manifest come last.
 //!
-//! Other files a run moves (gather's wheels, each with its `.sha256`, and install.sh, issue #4) follow
+//! Other files a run moves (gather's wheels, each with its `.sha256`, and install.sh) follow
 //! the same rules: a file with a `.sha256` moves like an archive, one without is renamed over the
 //! old one, both before `SHA256SUMS`.
 //!
@@ -23,8 +23,10 @@
 //! that `SHA256SUMS` does not list, and then it removes the leftover staging dirs. One run at a
 //! time per out dir.
 
-use super::manifest::{self, Manifest};
-use super::{checksums, installer, pack};
+use super::installer;
+use crate::workspace::checksums;
+use crate::workspace::fsio::{test_pause, write_file_atomically};
+use crate::workspace::manifest::{self, Manifest};
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -80,14 +82,11 @@ impl Staging {
         let moved = Moved::new(manifest, extra);
         let mut owned = earlier_files(&self.out_dir, &leftovers);
         owned.extend(moved.names().cloned());
-        // install.sh belongs to every run (issue #6): replaced, or removed when this run wrote
+        // install.sh belongs to every run: replaced, or removed when this run wrote
         // none, so that it never installs an older release than the rest.
         owned.insert(installer::INSTALLER.to_owned());
         let journal: String = owned.iter().map(|name| format!("{name}\n")).collect();
-        pack::write_atomically(&self.dir.join(JOURNAL), |mut out| {
-            std::io::Write::write_all(&mut out, journal.as_bytes())?;
-            Ok(std::io::Write::flush(&mut out)?)
-        })?;
+        write_file_atomically(&self.dir.join(JOURNAL), journal.as_bytes())?;
         self.keep = true;
         let ops = handover(&owned, &moved, &self.dir, &self.out_dir);
         for (index, op) in ops.iter().enumerate() {
@@ -249,16 +248,27 @@ fn earlier_files(out: &Path, leftovers: &[PathBuf]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Test hook (issue #5, point 4), not for users: with `XTASK_TEST_PAUSE_AT=<point>` the run stops
-/// at that point (`write:<file>` before a file written under its temporary name is renamed,
-/// `pack:<n>` after the n-th archive is staged, `commit:<n>` before the n-th step of the
-/// handover), says `paused at <point>` on stderr and waits until its stdin closes, so that
-/// xtask/tests/kill_and_tamper.rs can SIGKILL it exactly there instead of after a guessed sleep.
-pub fn test_pause(point: &str) {
-    if std::env::var_os("XTASK_TEST_PAUSE_AT").is_some_and(|at| at == point) {
-        eprintln!("paused at {point}");
-        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+/// SHA256SUMS (the archives and `also_summed`: (name, sha256) of other files that ship, such as
+/// wheels) and the manifest, into the staging dir.
+pub fn write_checksums_and_manifest(
+    staging: &Path,
+    manifest: &Manifest,
+    also_summed: &[(String, String)],
+) -> Result<()> {
+    let sums = checksums::sha256sums(
+        manifest
+            .artifacts
+            .iter()
+            .map(|a| (a.archive.as_str(), a.sha256.as_str()))
+            .chain(also_summed.iter().map(|(n, s)| (n.as_str(), s.as_str()))),
+    );
+    for (name, text) in [
+        (checksums::SHA256SUMS, sums),
+        (manifest::MANIFEST, manifest.to_json()),
+    ] {
+        write_file_atomically(&staging.join(name), text.as_bytes())?;
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! What a maintainer sees (issue #2, point 10): a plan table, one line per step per target, a
+//! What a maintainer sees: a plan table, one line per step per target, a
 //! summary table. With `--json` stdout carries only the manifest, so the lines go to stderr.
 
 use std::io::Write;

@@ -1,9 +1,14 @@
-//! The smoke run (issue #2, point 7): each binary, taken from its unpacked archive, is started once
+//! The smoke run: each binary, taken from its unpacked archive, is started once
 //! with `--version` before the run succeeds. Host targets run directly; foreign Linux targets run
 //! under qemu-user when it is installed; anything else is skipped with a line saying why.
 
-use super::target::TargetTriple;
+use super::verify::Verified;
+use crate::workspace::archive;
+use crate::workspace::report::Report;
+use crate::workspace::target::{Host, TargetTriple};
+use crate::workspace::tools;
 use anyhow::{bail, Context, Result};
+use linkaudit::target::Arch;
 use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
 
@@ -84,16 +89,16 @@ pub fn runner_for(
 }
 
 /// rustc arch -> (qemu's name, Debian's name).
-fn qemu_names(arch: &str) -> Option<(&'static str, &'static str)> {
+fn qemu_names(arch: &Arch) -> Option<(&'static str, &'static str)> {
     Some(match arch {
-        "aarch64" => ("aarch64", "arm64"),
-        "x86_64" => ("x86_64", "amd64"),
-        "i686" | "i586" => ("i386", "i386"),
-        "riscv64gc" => ("riscv64", "riscv64"),
-        "armv7" | "arm" => ("arm", "armhf"),
-        "powerpc64le" => ("ppc64le", "ppc64el"),
-        "s390x" => ("s390x", "s390x"),
-        _ => return None,
+        Arch::Aarch64 => ("aarch64", "arm64"),
+        Arch::X86_64 => ("x86_64", "amd64"),
+        Arch::I686 | Arch::I586 => ("i386", "i386"),
+        Arch::Riscv64gc => ("riscv64", "riscv64"),
+        Arch::Armv7 | Arch::Arm => ("arm", "armhf"),
+        Arch::Powerpc64le => ("ppc64le", "ppc64el"),
+        Arch::S390x => ("s390x", "s390x"),
+        Arch::Other(_) => return None,
     })
 }
 
@@ -132,6 +137,48 @@ pub fn smoke_run(sh: &Shell, runner: &Runner, binary: &Path) -> Result<String> {
         );
     }
     Ok(first_line(&output.stdout))
+}
+
+pub fn smoke_archive(
+    sh: &Shell,
+    host: &Host,
+    item: &Verified,
+    archive: &Path,
+    top_dir: &str,
+    staging: &Path,
+    report: &Report,
+) -> Result<()> {
+    let runner = runner_for(&host.triple, &item.triple, tools::which, Path::is_dir);
+    let runner = match runner {
+        Ok(runner) => runner,
+        Err(reason) => {
+            report.step("smoke", item.triple.as_str(), &format!("skipped: {reason}"));
+            return Ok(());
+        }
+    };
+    let unpacked = staging.join(".smoke");
+    archive::unpack(archive, &unpacked)
+        .with_context(|| format!("unpacking {} for the smoke run", archive.display()))?;
+    for linkage in &item.linkage {
+        let binary = unpacked.join(top_dir).join(&linkage.binary.file_name);
+        let line = smoke_run(sh, &runner, &binary).with_context(|| {
+            format!(
+                "smoke run of {} for {}",
+                linkage.binary.file_name, item.triple
+            )
+        })?;
+        report.step(
+            "smoke",
+            item.triple.as_str(),
+            &format!(
+                "{} --version {}: {line}",
+                linkage.binary.file_name,
+                runner.describe()
+            ),
+        );
+    }
+    std::fs::remove_dir_all(&unpacked).ok();
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,186 @@
+//! The pack step: one reproducible archive per (package, target) with its `.sha256`, written
+//! into the staging dir by one thread each (the formats live in workspace/archive.rs), each
+//! smoke-run from the archive as soon as it is written (smoke.rs).
+
+use super::plan::Source;
+use super::smoke::smoke_archive;
+use super::verify::Verified;
+use crate::workspace::archive::{pack_tarball, pack_zip, ArchiveFile};
+use crate::workspace::config::Workspace;
+use crate::workspace::fsio::{test_pause, write_file_atomically};
+use crate::workspace::manifest::{self, Artifact};
+use crate::workspace::report::{human_size, Report};
+use crate::workspace::target::Host;
+use anyhow::{Context, Result};
+use linkaudit::contract::ArchiveName;
+use std::path::Path;
+use xshell::Shell;
+
+/// One archive to write: `<top_dir>/` holding `files`, named `archive`.
+pub struct PackJob {
+    pub top_dir: String,
+    pub archive: String,
+    /// Zip (Windows targets) instead of tar.gz.
+    pub zip: bool,
+    pub files: Vec<ArchiveFile>,
+}
+
+/// An archive written by `pack_and_checksum`.
+pub struct Packed {
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Writes every job's archive and its `<archive>.sha256` into `dir`, one thread per archive:
+/// deflate is most of a warm `cargo xtask dist` and the archives are independent. An
+/// archive's bytes depend only on its inputs, so the order the threads run in changes nothing.
+pub fn pack_and_checksum(dir: &Path, jobs: &[PackJob], mtime: u64) -> Result<Vec<Packed>> {
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = jobs
+            .iter()
+            .map(|job| scope.spawn(move || pack_one(dir, job, mtime)))
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| {
+                thread
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a packing thread panicked"))?
+            })
+            .collect()
+    })
+}
+
+fn pack_one(dir: &Path, job: &PackJob, mtime: u64) -> Result<Packed> {
+    let path = dir.join(&job.archive);
+    let pack = if job.zip { pack_zip } else { pack_tarball };
+    pack(&path, &job.top_dir, &job.files, mtime)?;
+    let sha256 = crate::workspace::checksums::sha256_file(&path)?;
+    let size = std::fs::metadata(&path)
+        .with_context(|| format!("reading the size of {}", path.display()))?
+        .len();
+    let (sidecar, line) = crate::workspace::checksums::sidecar(&job.archive, &sha256);
+    write_file_atomically(&dir.join(sidecar), line.as_bytes())?;
+    Ok(Packed { size, sha256 })
+}
+
+/// Packs and checksums every (package, target) inside the staging dir, then smoke-runs each.
+pub fn pack_all(
+    sh: &Shell,
+    ws: &Workspace,
+    host: &Host,
+    source: &Source,
+    verified: &[Verified],
+    staging: &Path,
+    report: &Report,
+) -> Result<Vec<Artifact>> {
+    let jobs: Vec<PackJob> = verified.iter().map(|item| pack_job(ws, item)).collect();
+    let packed = pack_and_checksum(staging, &jobs, source.epoch)?;
+    let mut artifacts = Vec::new();
+    for (index, ((item, job), packed)) in verified.iter().zip(&jobs).zip(packed).enumerate() {
+        report.step(
+            "pack",
+            item.triple.as_str(),
+            &format!(
+                "{} ({}, sha256 {})",
+                job.archive,
+                human_size(packed.size),
+                &packed.sha256[..12]
+            ),
+        );
+        let path = staging.join(&job.archive);
+        smoke_archive(sh, host, item, &path, &job.top_dir, staging, report)?;
+        test_pause(&format!("pack:{index}"));
+        artifacts.push(artifact(
+            item,
+            &job.top_dir,
+            job.archive.clone(),
+            packed.size,
+            packed.sha256,
+            &source.rustc,
+        ));
+    }
+    artifacts.sort_by(|a, b| a.archive.cmp(&b.archive));
+    Ok(artifacts)
+}
+
+/// The archive of one (package, target): its binaries and the workspace's `include` files.
+fn pack_job(ws: &Workspace, item: &Verified) -> PackJob {
+    // Named through the dist contract, which the readers check names against.
+    let name = ArchiveName {
+        package: item.package.name.clone(),
+        target: item.triple.target().clone(),
+    };
+    let (top_dir, archive) = (name.top_dir(), name.to_string());
+    let mut files: Vec<ArchiveFile> = item
+        .linkage
+        .iter()
+        .map(|l| ArchiveFile {
+            name: l.binary.file_name.clone(),
+            source: l.binary.path.clone(),
+            executable: true,
+        })
+        .collect();
+    files.extend(ws.include.iter().map(|path| {
+        ArchiveFile {
+            name: path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            source: path.clone(),
+            executable: false,
+        }
+    }));
+    PackJob {
+        top_dir,
+        archive,
+        zip: item.triple.is_windows(),
+        files,
+    }
+}
+
+pub fn artifact(
+    item: &Verified,
+    top_dir: &str,
+    archive: String,
+    size: u64,
+    sha256: String,
+    rustc: &str,
+) -> Artifact {
+    Artifact {
+        package: item.package.name.clone(),
+        version: item.package.version.clone(),
+        target: item.triple.to_string(),
+        archive,
+        size,
+        sha256,
+        policy: item
+            .linkage
+            .first()
+            .and_then(|l| l.policy)
+            .map(|p| p.to_string()),
+        rustc: rustc.to_owned(),
+        binaries: item
+            .linkage
+            .iter()
+            .map(|l| manifest::Binary {
+                name: l.binary.name.clone(),
+                path: format!("{top_dir}/{}", l.binary.file_name),
+                kind: l.audit.kind.to_string(),
+                glibc_floor: l.audit.glibc_floor.map(|v| v.to_string()),
+                needed: l.audit.needed.clone(),
+                verdict: l.verdict().to_owned(),
+                violations: l
+                    .violations
+                    .iter()
+                    .map(|v| manifest::Violation {
+                        policy: v.policy.clone(),
+                        culprit: v.culprit.clone(),
+                        rule: v.rule.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,388 @@
+//! The plan step: which targets this host builds and how, which it leaves to a release runner,
+//! and what source (commit, SOURCE_DATE_EPOCH, compiler) the run records. Bad triples and
+//! unbuildable `--target`s fail here, before anything is built or written.
+
+use super::build;
+use crate::workspace::config::{self, Workspace};
+use crate::workspace::report::Report;
+use crate::workspace::target::{BuildMethod, Host, How, Status, TargetTriple};
+use crate::workspace::tools;
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use xshell::{cmd, Shell};
+
+/// The setup every run shares (`dist` and the benchmarks): a clean environment, the workspace,
+/// the host and the plan.
+pub struct Planned {
+    pub ws: Workspace,
+    pub host: Host,
+    pub rustup: Option<tools::RustupTargets>,
+    pub plan: Vec<PlanEntry>,
+}
+
+impl Planned {
+    pub fn new(sh: &Shell, requested: &[String], report: &Report) -> Result<Planned> {
+        scrub_rustflags(report);
+        let ws = Workspace::load(sh)?;
+        check_dist_profile(&ws.root)?;
+        let rustup = tools::RustupTargets::query(sh)?;
+        let host = detect_host(sh, &ws)?;
+        let plan = plan(sh, &ws, requested, &host, rustup.as_ref())?;
+        Ok(Planned {
+            ws,
+            host,
+            rustup,
+            plan,
+        })
+    }
+
+    /// The targets this host builds.
+    pub fn buildable(&self) -> Vec<TargetTriple> {
+        self.plan
+            .iter()
+            .filter(|e| matches!(e.status, Status::Build(_)))
+            .map(|e| e.triple.clone())
+            .collect()
+    }
+}
+
+fn rustc_program() -> PathBuf {
+    std::env::var_os("RUSTC").map_or_else(|| "rustc".into(), PathBuf::from)
+}
+
+pub fn detect_host(sh: &Shell, ws: &Workspace) -> Result<Host> {
+    let rustc = rustc_program();
+    let _dir = sh.push_dir(&ws.root);
+    let verbose = cmd!(sh, "{rustc} -vV")
+        .quiet()
+        .read()
+        .context("asking rustc for the host triple (`rustc -vV`)")?;
+    let triple = verbose
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .context("`rustc -vV` printed no `host:` line")?;
+    let triple = TargetTriple::parse(triple)?;
+    let tools = Host::tools_to_probe(&ws.targets)
+        .into_iter()
+        .chain(["x86_64-w64-mingw32-gcc".to_owned()])
+        .filter(|tool| tools::which(tool).is_some())
+        .collect();
+    Ok(Host { triple, tools })
+}
+
+#[derive(Debug)]
+pub struct PlanEntry {
+    pub triple: TargetTriple,
+    pub status: Status,
+}
+
+/// Which targets to build and how; bad triples and unbuildable `--target`s fail here, before
+/// anything is built or written.
+fn plan(
+    sh: &Shell,
+    ws: &Workspace,
+    requested: &[String],
+    host: &Host,
+    rustup: Option<&tools::RustupTargets>,
+) -> Result<Vec<PlanEntry>> {
+    let explicit = !requested.is_empty();
+    let mut triples: Vec<TargetTriple> = if explicit {
+        requested
+            .iter()
+            .map(|t| TargetTriple::parse(t))
+            .collect::<Result<_>>()?
+    } else {
+        ws.targets.clone()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    triples.retain(|t| seen.insert(t.clone()));
+    let rustc = rustc_program();
+    let known = cmd!(sh, "{rustc} --print target-list")
+        .quiet()
+        .read()
+        .context("listing rustc's targets (`rustc --print target-list`)")?;
+    let mut entries = Vec::new();
+    for triple in triples {
+        if !known.lines().any(|line| line == triple.as_str()) {
+            bail!(
+                "unknown target triple `{triple}`: rustc does not know it; pick one from \
+                 `rustc --print target-list`"
+            );
+        }
+        if let Some(rustup) = rustup {
+            if !rustup.known.contains(triple.as_str()) {
+                bail!(
+                    "rustup ships no standard library for `{triple}` (a tier 3 target): \
+                     cargo xtask dist builds the targets `rustup target list` shows"
+                );
+            }
+        }
+        let method = BuildMethod::for_target(&triple)?;
+        let status = host.can_build(&triple, method);
+        if let (true, Status::Skip { missing, runner }) = (explicit, &status) {
+            bail!(
+                "cannot build `{triple}` on this {} host: it needs {missing}; the {runner} \
+                 runner builds it",
+                host.triple
+            );
+        }
+        entries.push(PlanEntry { triple, status });
+    }
+    if !entries.iter().any(|e| matches!(e.status, Status::Build(_))) {
+        bail!(
+            "this {} host can build no target of the matrix; see the runners above",
+            host.triple
+        );
+    }
+    Ok(entries)
+}
+
+pub fn print_plan(report: &Report, plan: &[PlanEntry], ws: &Workspace, out_dir: &Path) {
+    let packages: Vec<&str> = ws.packages.iter().map(|p| p.name.as_str()).collect();
+    report.line(&format!(
+        "dist plan: {} -> {} (profile {}, glibc floor {})",
+        packages.join(", "),
+        out_dir.display(),
+        build::PROFILE,
+        ws.glibc_floor
+    ));
+    let rows: Vec<Vec<String>> = plan
+        .iter()
+        .map(|e| {
+            let how = match &e.status {
+                Status::Build(How::Zigbuild) if e.triple.is_linux_gnu() => {
+                    format!(
+                        "build with cargo zigbuild (--target {}.{})",
+                        e.triple, ws.glibc_floor
+                    )
+                }
+                Status::Build(how) => format!("build with {}", how.describe()),
+                Status::Skip { missing, runner } => {
+                    format!("skip: needs {missing}; built on the {runner} runner")
+                }
+            };
+            vec![e.triple.to_string(), how]
+        })
+        .collect();
+    report.table(&["target", "how"], &rows);
+}
+
+/// The cargo invocations: one per build method with all its targets (cargo takes several
+/// `--target`s), except that cargo-zigbuild builds the host triple on its own. cargo-zigbuild
+/// sets the linker of every target it builds, and cargo applies the host triple's linker to build
+/// scripts too; that changes their hash and so the OUT_DIR paths compiled into the binaries. With
+/// the host triple always alone, a target's bytes do not depend on which other targets were built
+/// with it: `--target T` on a release runner gives the archive a local full run gives.
+pub fn invocations(plan: &[PlanEntry], host: &TargetTriple) -> Vec<(How, Vec<TargetTriple>)> {
+    let mut groups: BTreeMap<(How, bool), Vec<TargetTriple>> = BTreeMap::new();
+    for entry in plan {
+        if let Status::Build(how) = entry.status {
+            let alone = how == How::Zigbuild && entry.triple == *host;
+            groups
+                .entry((how, alone))
+                .or_default()
+                .push(entry.triple.clone());
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((how, _), triples)| (how, triples))
+        .collect()
+}
+
+/// The commit, SOURCE_DATE_EPOCH and compiler that the manifest records.
+pub struct Source {
+    pub commit: Option<String>,
+    pub epoch: u64,
+    epoch_from: &'static str,
+    pub rustc: String,
+}
+
+impl Source {
+    pub fn print(&self, report: &Report) {
+        report.line(&format!(
+            "source  commit {} | SOURCE_DATE_EPOCH {} ({}) | {}",
+            self.commit.as_deref().unwrap_or("none"),
+            self.epoch,
+            self.epoch_from,
+            self.rustc
+        ));
+    }
+
+    pub fn detect(sh: &Shell, root: &Path, report: &Report) -> Result<Source> {
+        let _dir = sh.push_dir(root);
+        let commit = cmd!(sh, "git rev-parse HEAD")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .ok();
+        let (epoch, epoch_from) = match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(text) => (
+                text.trim().parse::<u64>().map_err(|_| {
+                    anyhow::anyhow!(
+                        "SOURCE_DATE_EPOCH=`{text}` is not a number of seconds since 1970"
+                    )
+                })?,
+                "from the environment",
+            ),
+            Err(_) => match cmd!(sh, "git log -1 --format=%ct")
+                .quiet()
+                .ignore_stderr()
+                .read()
+            {
+                Ok(text) => (
+                    text.trim()
+                        .parse()
+                        .context("reading the commit time of HEAD")?,
+                    "commit time of HEAD",
+                ),
+                Err(_) => {
+                    report.warn(
+                        "no SOURCE_DATE_EPOCH and no git commit: archive times are 1980-01-01",
+                    );
+                    (315_532_800, "no commit: 1980-01-01")
+                }
+            },
+        };
+        if commit.is_some() {
+            let status = cmd!(sh, "git status --porcelain --untracked-files=no")
+                .quiet()
+                .read()
+                .unwrap_or_default();
+            if !status.is_empty() {
+                report.warn(
+                    "the work tree has uncommitted changes: the archives do not match the commit",
+                );
+            }
+        }
+        let rustc = rustc_program();
+        let rustc = cmd!(sh, "{rustc} --version")
+            .quiet()
+            .read()
+            .context("asking rustc for its version")?;
+        Ok(Source {
+            commit,
+            epoch,
+            epoch_from,
+            rustc,
+        })
+    }
+}
+
+/// One cargo invocation of the build step, as `run` executes it.
+pub struct BuildCommand {
+    pub program: PathBuf,
+    pub args: Vec<std::ffi::OsString>,
+    pub env: Vec<(&'static str, std::ffi::OsString)>,
+}
+
+/// What this host builds of the matrix, and how.
+pub struct LocalMatrix {
+    pub ws: Workspace,
+    pub targets: Vec<TargetTriple>,
+    pub commands: Vec<BuildCommand>,
+}
+
+/// The local targets and the cargo invocations `run` builds them with, in `profile`, so that
+/// `cargo xtask bench` times the xtask against exactly the cargo work it does and builds the
+/// release profile the same way. Adds what `run` would add (rustup targets, zig).
+pub fn local_matrix(sh: &Shell, profile: &str) -> Result<LocalMatrix> {
+    let report = Report::new(true);
+    let planned = Planned::new(sh, &[], &report)?;
+    let targets = planned.buildable();
+    tools::ensure_rustup_targets(sh, planned.rustup.as_ref(), &targets, &report)?;
+    let mut commands = Vec::new();
+    for (how, triples) in invocations(&planned.plan, &planned.host.triple) {
+        let (program, env) = match how {
+            How::Zigbuild => {
+                let z = tools::ensure_zigbuild(sh, &planned.ws.target_dir, &report)?;
+                (z.program, z.env)
+            }
+            _ => (config::cargo_program(), Vec::new()),
+        };
+        let args = build::cargo_args(&planned.ws, how, &triples, profile);
+        commands.push(BuildCommand { program, args, env });
+    }
+    Ok(LocalMatrix {
+        ws: planned.ws,
+        targets,
+        commands,
+    })
+}
+
+/// Either variable would replace the `[target]` rustflags of `.cargo/config.toml`, +crt-static
+/// included (cargo-dist #513, #1571), so no child process of ours sees them.
+/// Removed from our own environment, which every child inherits; we are still single-threaded.
+fn scrub_rustflags(report: &Report) {
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"] {
+        if std::env::var_os(var).is_some() {
+            report.warn(&format!(
+                "ignoring {var}: it would replace the static-linking flags of .cargo/config.toml; \
+                 put flags in a [target] table there instead"
+            ));
+        }
+        std::env::remove_var(var);
+    }
+}
+
+/// `--profile dist` needs the profile; cargo's own error would not say what to add.
+fn check_dist_profile(root: &Path) -> Result<()> {
+    let manifest = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .with_context(|| format!("reading {}", manifest.display()))?;
+    if !text.lines().any(|line| line.trim() == "[profile.dist]") {
+        bail!(
+            "{} has no [profile.dist]: add `[profile.dist]` with `inherits = \"release\"`, \
+             `lto = true`, `codegen-units = 1`, `strip = true`",
+            manifest.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(triple: &str, status: Status) -> PlanEntry {
+        PlanEntry {
+            triple: TargetTriple::parse(triple).unwrap(),
+            status,
+        }
+    }
+
+    #[test]
+    fn one_invocation_per_method_with_the_zig_host_alone() {
+        let skip = Status::Skip {
+            missing: "x".into(),
+            runner: "windows-2022",
+        };
+        let plan = [
+            entry("x86_64-unknown-linux-gnu", Status::Build(How::Zigbuild)),
+            entry("aarch64-unknown-linux-gnu", Status::Build(How::Zigbuild)),
+            entry("x86_64-unknown-linux-musl", Status::Build(How::Zigbuild)),
+            entry("x86_64-pc-windows-gnu", Status::Build(How::Build)),
+            entry("x86_64-pc-windows-msvc", skip),
+        ];
+        let host = TargetTriple::parse("x86_64-unknown-linux-gnu").unwrap();
+        let found: Vec<(How, Vec<String>)> = invocations(&plan, &host)
+            .into_iter()
+            .map(|(how, triples)| (how, triples.iter().map(|t| t.to_string()).collect()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    How::Zigbuild,
+                    vec![
+                        "aarch64-unknown-linux-gnu".to_owned(),
+                        "x86_64-unknown-linux-musl".to_owned()
+                    ]
+                ),
+                (How::Zigbuild, vec!["x86_64-unknown-linux-gnu".to_owned()]),
+                (How::Build, vec!["x86_64-pc-windows-gnu".to_owned()]),
+            ]
+        );
+    }
+}

