@@ -13,11 +13,14 @@ use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+/// target -> (the label of the part holding it, its artifacts).
+type ByTarget = BTreeMap<String, (String, Vec<Artifact>)>;
+
 /// The merged release: what goes into the out dir, every part checked.
 pub(super) struct Release {
     pub(super) manifest: Manifest,
     /// target -> (the part's label, its artifacts).
-    pub(super) by_target: BTreeMap<String, (String, Vec<Artifact>)>,
+    pub(super) by_target: ByTarget,
     /// Files other than the manifest's archives (wheels, install.sh), by name.
     pub(super) shared: BTreeMap<String, Shared>,
     /// The archives: name -> the part dir holding it.
@@ -46,59 +49,7 @@ impl Release {
             part.check(&mut problems);
         }
         check_agreement(ws, head, parts, &mut problems);
-        let expected: BTreeSet<String> = ws.targets.iter().map(|t| t.to_string()).collect();
-        let packages: BTreeSet<&str> = ws.packages.iter().map(|p| p.name.as_str()).collect();
-
-        let mut by_target: BTreeMap<String, (String, Vec<Artifact>)> = BTreeMap::new();
-        let mut archives = BTreeMap::new();
-        for part in parts {
-            let mut targets: BTreeMap<&str, Vec<Artifact>> = BTreeMap::new();
-            for artifact in &part.manifest.artifacts {
-                targets
-                    .entry(artifact.target.as_str())
-                    .or_default()
-                    .push(artifact.clone());
-                archives.insert(artifact.archive.clone(), part.dir.clone());
-            }
-            for (target, artifacts) in targets {
-                if TargetTriple::parse(target).is_err() || !expected.contains(target) {
-                    problems.push(format!(
-                        "part {} holds target {target}, which is not in [workspace.metadata.dist] \
-                         targets of this checkout",
-                        part.label
-                    ));
-                }
-                let shipped: BTreeSet<&str> =
-                    artifacts.iter().map(|a| a.package.as_str()).collect();
-                for missing in packages.difference(&shipped) {
-                    problems.push(format!(
-                        "part {} has no archive of package {missing} for target {target}",
-                        part.label
-                    ));
-                }
-                if let Some((other, _)) = by_target.get(target) {
-                    problems.push(format!(
-                        "target {target} is in two parts, {other} and {}: each target is built \
-                         by one job; pass each part once",
-                        part.label
-                    ));
-                    continue;
-                }
-                by_target.insert(target.to_owned(), (part.label.clone(), artifacts));
-            }
-        }
-        let missing: Vec<&str> = expected
-            .iter()
-            .filter(|t| !by_target.contains_key(*t))
-            .map(String::as_str)
-            .collect();
-        if !missing.is_empty() {
-            problems.push(format!(
-                "no part holds target {}, which [workspace.metadata.dist] lists: its build job \
-                 failed or its dist-<target> artifact was not downloaded",
-                missing.join(", ")
-            ));
-        }
+        let (by_target, archives) = group_by_target(ws, parts, &mut problems);
         let shared = shared_files(parts, &archives, &mut problems);
 
         if let Some(first) = problems.first() {
@@ -161,6 +112,67 @@ fn write_sidecar(staging: &Path, name: &str, sha256: &str) -> Result<String> {
     Ok(sidecar)
 }
 
+/// Each part's artifacts grouped by target: every target of this checkout's matrix in exactly
+/// one part, with an archive of every package. Also where each archive is.
+fn group_by_target(
+    ws: &Workspace,
+    parts: &[Part],
+    problems: &mut Vec<String>,
+) -> (ByTarget, BTreeMap<String, PathBuf>) {
+    let expected: BTreeSet<String> = ws.targets.iter().map(|t| t.to_string()).collect();
+    let packages: BTreeSet<&str> = ws.packages.iter().map(|p| p.name.as_str()).collect();
+    let mut by_target = ByTarget::new();
+    let mut archives = BTreeMap::new();
+    for part in parts {
+        let mut targets: BTreeMap<&str, Vec<Artifact>> = BTreeMap::new();
+        for artifact in &part.manifest.artifacts {
+            targets
+                .entry(artifact.target.as_str())
+                .or_default()
+                .push(artifact.clone());
+            archives.insert(artifact.archive.clone(), part.dir.clone());
+        }
+        for (target, artifacts) in targets {
+            if TargetTriple::parse(target).is_err() || !expected.contains(target) {
+                problems.push(format!(
+                    "part {} holds target {target}, which is not in [workspace.metadata.dist] \
+                     targets of this checkout",
+                    part.label
+                ));
+            }
+            let shipped: BTreeSet<&str> = artifacts.iter().map(|a| a.package.as_str()).collect();
+            for missing in packages.difference(&shipped) {
+                problems.push(format!(
+                    "part {} has no archive of package {missing} for target {target}",
+                    part.label
+                ));
+            }
+            if let Some((other, _)) = by_target.get(target) {
+                problems.push(format!(
+                    "target {target} is in two parts, {other} and {}: each target is built \
+                     by one job; pass each part once",
+                    part.label
+                ));
+                continue;
+            }
+            by_target.insert(target.to_owned(), (part.label.clone(), artifacts));
+        }
+    }
+    let missing: Vec<&str> = expected
+        .iter()
+        .filter(|t| !by_target.contains_key(*t))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        problems.push(format!(
+            "no part holds target {}, which [workspace.metadata.dist] lists: its build job \
+             failed or its dist-<target> artifact was not downloaded",
+            missing.join(", ")
+        ));
+    }
+    (by_target, archives)
+}
+
 /// Wheels and install.sh: not the manifest's archives, possibly in several parts; where a name
 /// is in several parts the bytes must be the same (install.sh is written identically by each
 /// run), and the file is copied once.
@@ -206,10 +218,7 @@ fn shared_files(
 }
 
 /// The parts' common header, every artifact sorted by archive name, and the compilers.
-fn merged_manifest(
-    first: &Manifest,
-    by_target: &BTreeMap<String, (String, Vec<Artifact>)>,
-) -> Manifest {
+fn merged_manifest(first: &Manifest, by_target: &ByTarget) -> Manifest {
     let mut artifacts: Vec<Artifact> = by_target
         .values()
         .flat_map(|(_, artifacts)| artifacts.iter().cloned())

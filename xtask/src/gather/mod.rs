@@ -49,43 +49,11 @@ pub fn run(options: Options) -> Result<()> {
         .collect::<Result<_>>()?;
     let head = head_commit(&sh, &ws.root);
     let release = Release::merge(&ws, head.as_deref(), &parts, &report)?;
-    for (target, (part, artifacts)) in &release.by_target {
-        for artifact in artifacts {
-            report.step(
-                "gather",
-                target,
-                &format!(
-                    "{} ({}, sha256 {}) from {part}",
-                    artifact.archive,
-                    human_size(artifact.size),
-                    &artifact.sha256[..12]
-                ),
-            );
-        }
-    }
+    list_artifacts(&report, &release);
 
     let mut staging = Staging::create(&out_dir)?;
     let extra = release.stage(&staging.dir)?;
-    let checked = linkaudit::verify::verify_dir(&staging.dir).map_err(|err| {
-        anyhow::anyhow!("linkaudit verify could not check the gathered release: {err}")
-    })?;
-    if let Some(first) = checked.failures.first() {
-        for failure in &checked.failures {
-            report.line(&format!("verify  FAIL {failure}"));
-        }
-        let more = match checked.failures.len() {
-            1 => String::new(),
-            n => format!(" (and {} more above)", n - 1),
-        };
-        bail!(
-            "linkaudit verify refused the gathered release: {first}{more}; {} is unchanged",
-            out_dir.display()
-        );
-    }
-    report.line(&format!(
-        "verify  linkaudit verify: {} archive(s), {} binaries: pass",
-        checked.archives, checked.binaries
-    ));
+    verify_staged(&report, &staging.dir, &out_dir)?;
     staging.commit(&release.manifest, &extra)?;
     report.line(&format!(
         "gathered {} target(s) from {} part(s) into {}: archives, their .sha256, {SHA256SUMS}, \
@@ -104,6 +72,49 @@ pub fn run(options: Options) -> Result<()> {
         release.manifest.source_commit.as_deref().unwrap_or("none"),
         release.manifest.source_date_epoch,
         release.manifest.rustc
+    ));
+    Ok(())
+}
+
+/// One line per gathered archive: its target, size, sha256 prefix and the part it came from.
+fn list_artifacts(report: &Report, release: &Release) {
+    for (target, (part, artifacts)) in &release.by_target {
+        for artifact in artifacts {
+            report.step(
+                "gather",
+                target,
+                &format!(
+                    "{} ({}, sha256 {}) from {part}",
+                    artifact.archive,
+                    human_size(artifact.size),
+                    &artifact.sha256[..12]
+                ),
+            );
+        }
+    }
+}
+
+/// `linkaudit verify` over the staged release: a failure leaves the out dir as it was.
+fn verify_staged(report: &Report, staged: &Path, out_dir: &Path) -> Result<()> {
+    let checked = linkaudit::verify::verify_dir(staged).map_err(|err| {
+        anyhow::anyhow!("linkaudit verify could not check the gathered release: {err}")
+    })?;
+    if let Some(first) = checked.failures.first() {
+        for failure in &checked.failures {
+            report.line(&format!("verify  FAIL {failure}"));
+        }
+        let more = match checked.failures.len() {
+            1 => String::new(),
+            n => format!(" (and {} more above)", n - 1),
+        };
+        bail!(
+            "linkaudit verify refused the gathered release: {first}{more}; {} is unchanged",
+            out_dir.display()
+        );
+    }
+    report.line(&format!(
+        "verify  linkaudit verify: {} archive(s), {} binaries: pass",
+        checked.archives, checked.binaries
     ));
     Ok(())
 }

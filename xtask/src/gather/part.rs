@@ -4,7 +4,7 @@
 use super::INSTALLER;
 use crate::workspace::checksums::{self, SHA256SUMS};
 use crate::workspace::config::Workspace;
-use crate::workspace::manifest::{self, Manifest, MANIFEST};
+use crate::workspace::manifest::{self, Artifact, Manifest, MANIFEST};
 use anyhow::{bail, Context, Result};
 use linkaudit::contract;
 use std::collections::{BTreeMap, BTreeSet};
@@ -91,38 +91,7 @@ impl Part {
                 continue;
             }
             known.insert(name);
-            let Some(actual) = self.hashes.get(name) else {
-                problems.push(format!(
-                    "{}: listed in {MANIFEST} but missing from the part",
-                    self.file(name)
-                ));
-                continue;
-            };
-            if *actual != artifact.sha256 {
-                problems.push(format!(
-                    "{}: its sha256 is {actual} but {MANIFEST} says {}: the archive changed \
-                     after it was built; run that target's build again",
-                    self.file(name),
-                    artifact.sha256
-                ));
-            }
-            let size = std::fs::metadata(self.dir.join(name)).map(|m| m.len());
-            if size.as_ref().ok() != Some(&artifact.size) {
-                problems.push(format!(
-                    "{}: its size is not the {} bytes {MANIFEST} says",
-                    self.file(name),
-                    artifact.size
-                ));
-            }
-            if !self.sums.contains_key(name) {
-                problems.push(format!(
-                    "{}: not listed in the part's {SHA256SUMS}",
-                    self.file(name)
-                ));
-            }
-            if !self.files.contains(&format!("{name}.sha256")) {
-                problems.push(format!("{}: no {name}.sha256 beside it", self.file(name)));
-            }
+            self.check_archive(artifact, problems);
         }
         for (name, listed) in &self.sums {
             known.insert(name);
@@ -153,6 +122,44 @@ impl Part {
                     self.file(name)
                 ));
             }
+        }
+    }
+
+    /// One archive the part's manifest lists: present, with the manifest's sha256 and size,
+    /// in the part's SHA256SUMS and with its `.sha256` beside it.
+    fn check_archive(&self, artifact: &Artifact, problems: &mut Vec<String>) {
+        let name = artifact.archive.as_str();
+        let Some(actual) = self.hashes.get(name) else {
+            problems.push(format!(
+                "{}: listed in {MANIFEST} but missing from the part",
+                self.file(name)
+            ));
+            return;
+        };
+        if *actual != artifact.sha256 {
+            problems.push(format!(
+                "{}: its sha256 is {actual} but {MANIFEST} says {}: the archive changed \
+                 after it was built; run that target's build again",
+                self.file(name),
+                artifact.sha256
+            ));
+        }
+        let size = std::fs::metadata(self.dir.join(name)).map(|m| m.len());
+        if size.as_ref().ok() != Some(&artifact.size) {
+            problems.push(format!(
+                "{}: its size is not the {} bytes {MANIFEST} says",
+                self.file(name),
+                artifact.size
+            ));
+        }
+        if !self.sums.contains_key(name) {
+            problems.push(format!(
+                "{}: not listed in the part's {SHA256SUMS}",
+                self.file(name)
+            ));
+        }
+        if !self.files.contains(&format!("{name}.sha256")) {
+            problems.push(format!("{}: no {name}.sha256 beside it", self.file(name)));
         }
     }
 
