@@ -5,7 +5,7 @@
 use super::Report;
 use crate::contract::checksums::{parse_sha256sums, parse_sidecar};
 use crate::contract::naming::{is_archive, ArchiveName};
-use crate::contract::{sha256_file, Manifest, CHECKSUMS, MANIFEST};
+use crate::contract::{sha256_file, Artifact, Manifest, CHECKSUMS, MANIFEST};
 use crate::{GlibcVersion, Policy};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -55,20 +55,7 @@ fn check_manifest(
     hashes: &mut Hashes,
     report: &mut Report,
 ) -> GlibcVersion {
-    let floor = match manifest.glibc_floor.parse::<GlibcVersion>() {
-        Ok(floor) => floor,
-        Err(err) => {
-            report.fail(
-                MANIFEST,
-                format!(
-                    "glibc_floor {:?} is not a glibc version ({err}); gnu archives are held to {}",
-                    manifest.glibc_floor,
-                    super::DEFAULT_GLIBC_FLOOR
-                ),
-            );
-            super::DEFAULT_GLIBC_FLOOR
-        }
-    };
+    let floor = manifest_floor(manifest, report);
     let mut previous: Option<&str> = None;
     for artifact in &manifest.artifacts {
         let name = artifact.archive.as_str();
@@ -86,48 +73,8 @@ fn check_manifest(
         if !name.ends_with(".whl") {
             check_archive_name(artifact, report);
         }
-        let policy = artifact
-            .target
-            .parse()
-            .ok()
-            .and_then(|target| Policy::for_target(&target, floor))
-            .map(|p| p.to_string());
-        if artifact.policy != policy {
-            report.fail(
-                name,
-                format!(
-                    "{MANIFEST} records the policy {:?} but its target {} implies {:?}",
-                    artifact.policy, artifact.target, policy
-                ),
-            );
-        }
-        if !files.contains(name) {
-            report.fail(name, format!("listed in {MANIFEST} but missing"));
-            continue;
-        }
-        match hashes.of(name) {
-            Ok(actual) if actual == artifact.sha256 => {}
-            Ok(actual) => report.fail(
-                name,
-                format!(
-                    "its sha256 is {actual} but {MANIFEST} says {}",
-                    artifact.sha256
-                ),
-            ),
-            Err(err) => report.fail(name, format!("cannot be read ({err})")),
-        }
-        if let Ok(metadata) = std::fs::symlink_metadata(dir.join(name)) {
-            if metadata.len() != artifact.size {
-                report.fail(
-                    name,
-                    format!(
-                        "its size is {} bytes but {MANIFEST} says {}",
-                        metadata.len(),
-                        artifact.size
-                    ),
-                );
-            }
-        }
+        check_policy(artifact, floor, report);
+        check_artifact_file(dir, files, artifact, hashes, report);
     }
     let described: BTreeSet<&str> = manifest
         .artifacts
@@ -142,8 +89,84 @@ fn check_manifest(
     floor
 }
 
+/// The manifest's glibc floor; one that does not parse is reported and the default used.
+fn manifest_floor(manifest: &Manifest, report: &mut Report) -> GlibcVersion {
+    match manifest.glibc_floor.parse::<GlibcVersion>() {
+        Ok(floor) => floor,
+        Err(err) => {
+            report.fail(
+                MANIFEST,
+                format!(
+                    "glibc_floor {:?} is not a glibc version ({err}); gnu archives are held to {}",
+                    manifest.glibc_floor,
+                    super::DEFAULT_GLIBC_FLOOR
+                ),
+            );
+            super::DEFAULT_GLIBC_FLOOR
+        }
+    }
+}
+
+/// The policy the manifest records for an artifact must be the one its target implies.
+fn check_policy(artifact: &Artifact, floor: GlibcVersion, report: &mut Report) {
+    let name = artifact.archive.as_str();
+    let policy = artifact
+        .target
+        .parse()
+        .ok()
+        .and_then(|target| Policy::for_target(&target, floor))
+        .map(|p| p.to_string());
+    if artifact.policy != policy {
+        report.fail(
+            name,
+            format!(
+                "{MANIFEST} records the policy {:?} but its target {} implies {:?}",
+                artifact.policy, artifact.target, policy
+            ),
+        );
+    }
+}
+
+/// The artifact's file: present, with the manifest's sha256 and size.
+fn check_artifact_file(
+    dir: &Path,
+    files: &BTreeSet<String>,
+    artifact: &Artifact,
+    hashes: &mut Hashes,
+    report: &mut Report,
+) {
+    let name = artifact.archive.as_str();
+    if !files.contains(name) {
+        report.fail(name, format!("listed in {MANIFEST} but missing"));
+        return;
+    }
+    match hashes.of(name) {
+        Ok(actual) if actual == artifact.sha256 => {}
+        Ok(actual) => report.fail(
+            name,
+            format!(
+                "its sha256 is {actual} but {MANIFEST} says {}",
+                artifact.sha256
+            ),
+        ),
+        Err(err) => report.fail(name, format!("cannot be read ({err})")),
+    }
+    if let Ok(metadata) = std::fs::symlink_metadata(dir.join(name)) {
+        if metadata.len() != artifact.size {
+            report.fail(
+                name,
+                format!(
+                    "its size is {} bytes but {MANIFEST} says {}",
+                    metadata.len(),
+                    artifact.size
+                ),
+            );
+        }
+    }
+}
+
 /// The archive's name is `<package>-<target>.<ext>` for the artifact's own package and target.
-fn check_archive_name(artifact: &crate::contract::Artifact, report: &mut Report) {
+fn check_archive_name(artifact: &Artifact, report: &mut Report) {
     let name = &artifact.archive;
     match ArchiveName::parse(name) {
         Some(parsed)
