@@ -2,7 +2,7 @@
 
 use crate::facts::{Audit, Format, GlibcVersion};
 use crate::target::{Env, Os, Target};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
@@ -36,8 +36,10 @@ pub const GLIBC_LIBRARIES: &[&str] = &[
     "ld-linux-riscv64-lp64d.so.1",
 ];
 
-/// One broken rule, with the library or version at fault.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One broken rule, with the library or version at fault. The same type is what
+/// `dist-manifest.json` records per binary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Violation {
     /// The policy as written on the command line (`glibc:2.17`).
     pub policy: String,
