@@ -73,6 +73,10 @@ enum Command {
         /// The release directory [default: dist/ in the current directory].
         #[arg(value_name = "DIR", default_value = "dist")]
         dir: PathBuf,
+        /// Without MINISIGN_SECRET_KEY, warn that the release stays unsigned and exit 0 instead
+        /// of failing (the release workflow, in a repository that has no signing key yet).
+        #[arg(long)]
+        if_key: bool,
     },
     /// Rebuild a release from its source commit and compare it byte for byte.
     ///
@@ -264,7 +268,7 @@ fn main() {
         }),
         Command::ReleaseNotes { tag } => release::notes::run(&tag),
         Command::Smoke { parts } => release::smoke::run(&parts),
-        Command::Sign { dir } => sign::run(&dir),
+        Command::Sign { dir, if_key } => sign::run(&dir, if_key),
         Command::Reproduce { dir } => reproduce::run(&dir),
         Command::Test(flags) => test::run(&flags.args),
         Command::Bench(flags) => bench::run(bench::Options {

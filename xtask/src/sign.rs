@@ -12,7 +12,7 @@ use crate::workspace::signing::{sign_release, Signer, PASSWORD_VAR, SECRET_KEY_V
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
-pub fn run(dir: &Path) -> Result<()> {
+pub fn run(dir: &Path, if_key: bool) -> Result<()> {
     let report = Report::new(false);
     let dir = std::env::current_dir()?.join(dir);
     if !dir.join(MANIFEST).is_file() {
@@ -23,6 +23,10 @@ pub fn run(dir: &Path) -> Result<()> {
     }
     let _lock = OutDirLock::acquire(&dir)?;
     let Some(signer) = Signer::from_env()? else {
+        if if_key {
+            warn_unsigned(&dir);
+            return Ok(());
+        }
         bail!(
             "{SECRET_KEY_VAR} is not set: set it to the contents of the release's minisign \
              secret key file ({PASSWORD_VAR} too when the key is encrypted)"
@@ -42,4 +46,18 @@ pub fn run(dir: &Path) -> Result<()> {
     let manifest = Manifest::read(&dir.join(MANIFEST))?;
     sign_release(&signer, &dir, &manifest, &report)?;
     Ok(())
+}
+
+/// One line on stderr, and a warning annotation on the run's page when GitHub Actions runs us,
+/// so that an unsigned release is seen by whoever cut it.
+fn warn_unsigned(dir: &Path) {
+    let what = format!(
+        "{SECRET_KEY_VAR} is not set: {} goes out unsigned (no SHA256SUMS.minisig, no <archive>.sig); \
+         add the repository secret {SECRET_KEY_VAR} to sign releases",
+        dir.display()
+    );
+    if std::env::var_os("GITHUB_ACTIONS").is_some() {
+        println!("::warning title=Release not signed::{what}");
+    }
+    eprintln!("warning: {what}");
 }

@@ -15,6 +15,7 @@
 
 #![cfg(target_os = "linux")]
 
+mod attacks;
 mod common;
 
 use common::*;
@@ -281,6 +282,8 @@ fn gather_end_to_end() {
         &["install.sh differs between parts"],
     );
 
+    attacks_are_refused(&work, &all_parts, &refused);
+
     // Consistent checksums, but the manifest promises a binary the archive does not hold: only
     // linkaudit verify, run over the gathered release, sees that.
     let promise = scratch_parts(&work, "promise", &all_parts);
@@ -299,6 +302,35 @@ fn gather_end_to_end() {
             ),
         ],
     );
+}
+
+/// Runs gather on parts (a case name, the parts, pieces of the expected error line).
+type Refused<'a> = dyn Fn(&str, &[PathBuf], &[&str]) + 'a;
+
+/// Each attack planted in the musl part, every checksum of the part rewritten to agree: gather
+/// refuses the part as `linkaudit verify` does, and writes nothing.
+fn attacks_are_refused(work: &Path, all_parts: &[PathBuf], refused: &Refused<'_>) {
+    let musl = "x86_64-unknown-linux-musl";
+    let archive = archive_name(musl);
+    let part = all_parts
+        .iter()
+        .find(|p| p.ends_with(format!("dist-{musl}")))
+        .unwrap();
+    let original = std::fs::read(part.join(&archive)).unwrap();
+    let top = archive.trim_end_matches(".tar.gz");
+    for attack in attacks::attacks(&original, top, "fixture-cli") {
+        let case = format!("attack-{}", attack.name);
+        let parts = scratch_parts(work, &case, all_parts);
+        attacks::plant(&part_dir(&work.join(&case), musl), &archive, &attack.bytes);
+        refused(
+            &case,
+            &parts,
+            &[
+                "linkaudit verify refused the gathered release",
+                &attack.verify_says,
+            ],
+        );
+    }
 }
 
 /// Copies the parts under `work/<case>/`, for a case that changes them.

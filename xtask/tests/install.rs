@@ -25,6 +25,7 @@
 
 #![cfg(target_os = "linux")]
 
+mod attacks;
 mod common;
 
 use common::{make_fixture, ok, repo_root, run, xtask};
@@ -247,6 +248,13 @@ fn install_sh_and_wheels_end_to_end() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
     std::fs::write(&tampered, bytes).unwrap();
+    let top = musl.trim_end_matches(".tar.gz");
+    let attacks = attacks::attacks(&std::fs::read(dist.join(musl)).unwrap(), top, "fixture-cli");
+    for attack in &attacks {
+        let dir = www.join(attack.name);
+        common::copy_dir(&dist, &dir);
+        attacks::plant(&dir, musl, &attack.bytes);
+    }
     let server = Server::start(&www);
     let good = format!("{}/good", server.url);
 
@@ -358,6 +366,39 @@ fn install_sh_and_wheels_end_to_end() {
         assert!(!home.join(".local").exists(), "{shell} created the bin dir");
     }
 
+    // Attacks with every checksum rewritten to agree: linkaudit verify refuses each, and so
+    // does install.sh, installing nothing.
+    for attack in &attacks {
+        let checked = linkaudit::verify::verify_dir(&www.join(attack.name)).unwrap();
+        let lines: Vec<String> = checked.failures.iter().map(|f| f.to_string()).collect();
+        assert!(
+            lines.iter().any(|l| l.contains(&attack.verify_says)),
+            "{}: verify says {lines:?}",
+            attack.name
+        );
+        let home = work.join(format!("home-attack-{}", attack.name));
+        let refused = install(
+            "dash",
+            &script,
+            &["--base-url", &format!("{}/{}", server.url, attack.name)],
+            &home,
+            &[],
+        );
+        assert_ne!(refused.code, 0, "{}", attack.name);
+        assert!(
+            refused.stderr.contains(&attack.install_says)
+                && refused.stderr.contains("nothing was installed"),
+            "{}: {}",
+            attack.name,
+            refused.stderr
+        );
+        assert!(
+            !home.join(".local").exists(),
+            "{}: bin dir created",
+            attack.name
+        );
+    }
+
     // Unsupported systems, with a fake uname first on PATH.
     let uname_for = |os: &str, arch: &str| {
         let dir = work.join(format!("uname-{os}-{arch}"));
@@ -440,6 +481,12 @@ fn install_sh_and_wheels_end_to_end() {
         "chmod",
         "mv",
         "cat",
+        "sort",
+        "uniq",
+        "head",
+        "find",
+        "od",
+        "tr",
     ];
     let only = |name: &str, extra: &[&str]| {
         let dir = work.join(name);

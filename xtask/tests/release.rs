@@ -303,6 +303,7 @@ fn release_dry_run_end_to_end() {
         dist.display()
     ));
     has("$ cargo xtask release --publish --tag v0.1.0");
+    has(&format!("$ cargo xtask sign {} --if-key", dist.display()));
     let checked = ok(Command::new("sha256sum")
         .args(["-c", "SHA256SUMS"])
         .current_dir(&dist));

@@ -139,6 +139,9 @@ fn release_yml_takes_targets_and_runners_from_the_plan() {
     // In order: draft with every asset, attest, publish; PyPI after the GitHub release.
     let publish = job("publish");
     let at = |text: &str| publish.find(text).unwrap_or_else(|| panic!("{text}"));
+    // Signed before the draft, so the signatures are uploaded with the assets they sign.
+    assert!(at("cargo xtask sign dist --if-key") < at("cargo xtask release --draft"));
+    assert!(publish.contains("MINISIGN_SECRET_KEY: ${{ secrets.MINISIGN_SECRET_KEY }}"));
     assert!(at("cargo xtask release --draft") < at("actions/attest-build-provenance@"));
     assert!(at("actions/attest-build-provenance@") < at("cargo xtask release --publish"));
     assert!(job("pypi").contains("needs: [plan, publish]"));
@@ -200,6 +203,7 @@ fn release_yml_runs_on_every_change_to_what_ships() {
             "dist --out-dir --target",
             "smoke",
             "gather --out-dir",
+            "sign --if-key",
             "release --dist --draft --tag",
             "release --publish --tag",
         ]

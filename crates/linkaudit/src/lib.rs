@@ -10,6 +10,8 @@
 //! assert!(violations.is_empty(), "{violations:?}");
 //! ```
 
+#[cfg(feature = "verify")]
+pub mod contract;
 mod elf;
 mod facts;
 mod macho;

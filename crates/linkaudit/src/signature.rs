@@ -80,7 +80,9 @@ fn check_one(dir: &Path, file: &str, signature: &str, key: &PublicKey) -> Result
         file: on.to_owned(),
         problem,
     };
-    let text = std::fs::read_to_string(dir.join(signature)).map_err(|_| {
+    // Through the contract's reader, as verify opens every file: regular files only, non-blocking
+    // (a FIFO named like a signature must not hang the check), and a signature is small.
+    let text = crate::contract::read_text(&dir.join(signature), 64 * 1024).map_err(|_| {
         fail(
             file,
             format!("no {signature} beside it: the release is not signed, or the signature was not downloaded"),
@@ -101,7 +103,7 @@ fn check_one(dir: &Path, file: &str, signature: &str, key: &PublicKey) -> Result
         ),
         other => fail(signature, format!("cannot be checked ({other})")),
     })?;
-    let mut input = std::fs::File::open(dir.join(file))
+    let mut input = crate::contract::open_regular(&dir.join(file))
         .map_err(|err| fail(file, format!("cannot be read ({err})")))?;
     let mut buf = vec![0; 1 << 16];
     loop {

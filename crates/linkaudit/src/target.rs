@@ -4,6 +4,7 @@
 //! text. Unknown components are kept as `Other(text)`: rustc knows hundreds of triples, and a
 //! triple this crate has no rule for is still a triple.
 
+use crate::Format;
 use std::fmt;
 use std::str::FromStr;
 
@@ -127,6 +128,55 @@ impl Target {
             Os::Windows => ".exe",
             _ => "",
         }
+    }
+
+    /// The extension of the target's release archives: `zip` on Windows (as ruff, uv,
+    /// cargo-dist and rust-analyzer ship there), `tar.gz` elsewhere.
+    pub fn archive_extension(&self) -> &'static str {
+        match self.os {
+            Os::Windows => "zip",
+            _ => "tar.gz",
+        }
+    }
+
+    /// The container format of the target's binaries; `None` for an OS without a rule here.
+    pub fn binary_format(&self) -> Option<Format> {
+        match self.os {
+            Os::Linux => Some(Format::Elf),
+            Os::Windows => Some(Format::Pe),
+            Os::Darwin => Some(Format::MachO),
+            Os::Other(_) => None,
+        }
+    }
+
+    /// True for the triples a release archive may name: a known architecture with
+    /// `unknown-linux-{gnu,musl}[eabihf]`, `pc-windows-{msvc,gnu,gnullvm}` or `apple-darwin`.
+    /// A reader takes the policy from the name, so a name it cannot place is refused.
+    pub fn is_release_target(&self) -> bool {
+        let arm_abi = matches!(self.abi.as_str(), "" | "eabihf");
+        let known_os = match (&self.vendor, &self.os, &self.env) {
+            (Vendor::Unknown, Os::Linux, Env::Gnu | Env::Musl) => arm_abi,
+            (Vendor::Pc, Os::Windows, Env::Msvc) => self.abi.is_empty(),
+            (Vendor::Pc, Os::Windows, Env::Gnu) => matches!(self.abi.as_str(), "" | "llvm"),
+            (Vendor::Apple, Os::Darwin, Env::None) => true,
+            _ => false,
+        };
+        known_os && !matches!(self.arch, Arch::Other(_))
+    }
+
+    /// True when linkaudit's architecture name `audit_arch` (`x86_64`, `i386`, `arm`, a
+    /// universal Mach-O's `x86_64+aarch64`) includes this target's architecture.
+    pub fn runs_arch(&self, audit_arch: &str) -> bool {
+        let want = match self.arch {
+            Arch::I686 | Arch::I586 => "i386",
+            Arch::Armv7 => "arm",
+            Arch::Riscv64gc => "riscv",
+            Arch::Powerpc64le => "powerpc64",
+            _ => self.arch.as_str(),
+        };
+        audit_arch
+            .split('+')
+            .any(|arch| arch == want || arch.strip_prefix(want).is_some_and(|rest| rest == "64"))
     }
 }
 
@@ -292,6 +342,38 @@ mod tests {
         assert_eq!(t.to_string(), "wasm32-unknown-unknown");
         assert_eq!(parse("x86_64-pc-windows-gnu").exe_suffix(), ".exe");
         assert_eq!(parse("x86_64-unknown-linux-gnu").exe_suffix(), "");
+    }
+
+    #[test]
+    fn release_targets_say_their_archive_format_and_architecture() {
+        assert_eq!(parse("x86_64-pc-windows-msvc").archive_extension(), "zip");
+        assert_eq!(parse("aarch64-apple-darwin").archive_extension(), "tar.gz");
+        assert_eq!(
+            parse("aarch64-pc-windows-msvc").binary_format(),
+            Some(Format::Pe)
+        );
+        assert_eq!(parse("wasm32-unknown-unknown").binary_format(), None);
+        for known in [
+            "x86_64-unknown-linux-musl",
+            "armv7-unknown-linux-musleabihf",
+            "x86_64-pc-windows-gnullvm",
+            "aarch64-apple-darwin",
+        ] {
+            assert!(parse(known).is_release_target(), "{known}");
+        }
+        for unknown in [
+            "sparc-unknown-linux-gnu",
+            "unknown-linux-gnu",
+            "x86_64-unknown-linux-android",
+            "x86_64-pc-windows-msvcx",
+            "aarch64-apple-ios",
+        ] {
+            assert!(!parse(unknown).is_release_target(), "{unknown}");
+        }
+        assert!(parse("x86_64-unknown-linux-gnu").runs_arch("x86_64"));
+        assert!(!parse("x86_64-unknown-linux-gnu").runs_arch("aarch64"));
+        assert!(parse("aarch64-apple-darwin").runs_arch("x86_64+aarch64"));
+        assert!(parse("i686-pc-windows-msvc").runs_arch("i386"));
     }
 
     #[test]

@@ -3,10 +3,13 @@
 //! policy must refuse that file; the same code built with the floor set must pass.
 
 mod common;
+mod release;
 
 use common::{crate_dir, fixture_target_dir, linkaudit, stdout};
+use linkaudit::contract::Manifest;
 use linkaudit::{audit_path, OsVersion, Policy};
-use std::path::PathBuf;
+use release::{verify, write_tampered_release, Archive, Entry, Tamper, PACKAGE};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Builds the `hello` fixture for aarch64-apple-darwin into its own target directory (the
@@ -66,4 +69,66 @@ fn zig_default_minos_fails_macos_11_and_the_floor_set_passes() {
     assert_eq!(Policy::Macos(OsVersion::new(11, 0)).check(&audit), vec![]);
     let output = linkaudit(&[&"--policy", &"macos:11.0", &set]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+}
+
+/// A release of one aarch64 Apple archive holding `binary`, verified with the manifest edited by
+/// `edit` (and every checksum made to agree).
+fn verify_apple_release(name: &str, binary: &Path, edit: &dyn Fn(&mut Manifest)) -> (i32, String) {
+    let target = "aarch64-apple-darwin";
+    let archive = Archive {
+        target,
+        entries: vec![Entry::File {
+            path: format!("{PACKAGE}-{target}/hello"),
+            data: std::fs::read(binary).unwrap(),
+            mode: 0o755,
+        }],
+        file_name: None,
+    };
+    let tamper = Tamper {
+        manifest: Some(edit),
+        ..Tamper::default()
+    };
+    let dir = write_tampered_release(name, &[archive], "2.17", &tamper);
+    let (code, out) = verify(&dir);
+    (code.unwrap(), out)
+}
+
+#[test]
+fn verify_holds_apple_archives_to_the_manifests_macos_floor() {
+    let at_floor = zig_built_hello(Some("11.0"));
+    let (code, out) = verify_apple_release("apple-at-floor", &at_floor, &|m| {
+        m.macos_floor = Some("11.0".into())
+    });
+    assert_eq!(code, 0, "{out}");
+
+    // zig's default minos is above aarch64's default floor (11.0, manifest's macos_floor null).
+    let unset = zig_built_hello(None);
+    let minos = audit_path(&unset).unwrap().os_floor.unwrap().min;
+    let (code, out) = verify_apple_release("apple-default-floor", &unset, &|_| {});
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "minos {minos} (macos:11.0: aarch64 slice is above the macOS floor 11.0"
+        )),
+        "{out}"
+    );
+
+    // The floor comes from the manifest: raised to that minos (and the recorded policy with it),
+    // the same binary passes.
+    let raised = |m: &mut Manifest| {
+        m.macos_floor = Some(minos.to_string());
+        m.artifacts[0].policy = Some(format!("macos:{minos}"));
+    };
+    let (code, out) = verify_apple_release("apple-raised-floor", &unset, &raised);
+    assert_eq!(code, 0, "{out}");
+
+    // A floor that is no version is named, and Rust's default applies.
+    let (code, out) = verify_apple_release("apple-bad-floor", &at_floor, &|m| {
+        m.macos_floor = Some("eleven".into())
+    });
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("macos_floor \"eleven\" is not a macOS version"),
+        "{out}"
+    );
 }

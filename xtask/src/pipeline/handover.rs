@@ -232,10 +232,9 @@ fn earlier_files(out: &Path, leftovers: &[PathBuf]) -> BTreeSet<String> {
         .map(|m| m.artifacts.into_iter().map(|a| a.archive).collect())
         .unwrap_or_default();
     if let Ok(sums) = std::fs::read_to_string(out.join(checksums::SHA256SUMS)) {
-        names.extend(
-            sums.lines()
-                .filter_map(|l| l.split_once("  ").map(|(_, n)| n.to_owned())),
-        );
+        // Well-formed lines only: a malformed one names no file this xtask wrote.
+        let (listed, _) = linkaudit::contract::checksums::parse_sha256sums(&sums);
+        names.extend(listed.into_keys());
     }
     for dir in leftovers {
         if let Ok(journal) = std::fs::read_to_string(dir.join(JOURNAL)) {
@@ -317,9 +316,9 @@ mod tests {
     fn extra_files_move_with_their_sidecar_or_alone() {
         let manifest: Manifest = serde_json::from_str(
             r#"{"schema_version": 1, "source_commit": null, "source_date_epoch": 0,
-                "rustc": "", "glibc_floor": "2.17", "artifacts": [{"package": "p",
+                "rustc": "", "glibc_floor": "2.17", "macos_floor": null, "artifacts": [{"package": "p",
                 "version": "1", "target": "t", "archive": "p-t.tar.gz", "size": 1,
-                "sha256": "", "policy": null, "binaries": []}]}"#,
+                "sha256": "", "policy": null, "rustc": "", "binaries": []}]}"#,
         )
         .unwrap();
         let extra = ["w.whl", "w.whl.sha256", "install.sh"].map(str::to_owned);

@@ -178,6 +178,38 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The checksum only says the archive is the one the release lists; these say it holds what the
+# release writer makes, so that a release whose checksums were rewritten along with the archive
+# installs nothing that `linkaudit verify` refuses. The archive holds its top directory and
+# plain files directly in it, each name once (a second entry of a name, or a second gzip member,
+# would overwrite the first on unpacking); nothing outside, nothing nested, no `..`.
+check_entries() {
+    tar -tzf "$tmp/$archive" >"$tmp/listing" || fail "cannot read $archive; nothing was installed"
+    twice=$(sort "$tmp/listing" | uniq -d | head -n 1)
+    [ -z "$twice" ] || fail "$archive holds $twice twice; nothing was installed"
+    while IFS= read -r name; do
+        case "$name" in
+            "$1/") ;;
+            *..* | "$1/"*/?*) fail "$archive holds $name, below its top directory or with ..; nothing was installed" ;;
+            "$1/"?*) ;;
+            *) fail "$archive holds $name, outside $1/; nothing was installed" ;;
+        esac
+    done <"$tmp/listing"
+}
+
+# One regular file per binary name, and a binary of this system's format (ELF on Linux, Mach-O
+# on macOS), not a script.
+check_binary() {
+    if [ ! -f "$1" ] || [ -L "$1" ]; then
+        fail "$archive holds no ${1##*/}; nothing was installed"
+    fi
+    magic=$(od -An -tx1 -N4 "$1" | tr -d ' \n')
+    case "$target:$magic" in
+        *-linux-*:7f454c46 | *-darwin:cffaedfe | *-darwin:cefaedfe | *-darwin:cafebabe) ;;
+        *) fail "$archive holds ${1##*/}, which is not a binary for $target; nothing was installed" ;;
+    esac
+}
+
 # Download, check and unpack every archive before installing anything: a mismatch or a missing
 # binary leaves the destination untouched.
 for package in $PACKAGES; do
@@ -193,11 +225,13 @@ for package in $PACKAGES; do
     [ "$expected" = "$actual" ] ||
         fail "checksum mismatch for $archive: expected $expected, got $actual; nothing was installed"
     say "checked $archive (sha256 $actual)"
+    check_entries "$package-$target"
     mkdir -p "$tmp/unpacked"
     tar -xzf "$tmp/$archive" -C "$tmp/unpacked" || fail "cannot unpack $archive; nothing was installed"
+    odd=$(find "$tmp/unpacked" ! -type f ! -type d | head -n 1)
+    [ -z "$odd" ] || fail "$archive holds ${odd#"$tmp/unpacked/"}, a link or special file; nothing was installed"
     for binary in $(binaries_of "$package"); do
-        [ -f "$tmp/unpacked/$package-$target/$binary" ] ||
-            fail "$archive holds no $binary; nothing was installed"
+        check_binary "$tmp/unpacked/$package-$target/$binary"
     done
 done
 

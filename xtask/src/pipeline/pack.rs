@@ -12,6 +12,7 @@ use crate::workspace::manifest::{self, Artifact};
 use crate::workspace::report::{human_size, Report};
 use crate::workspace::target::Host;
 use anyhow::{Context, Result};
+use linkaudit::contract::ArchiveName;
 use std::path::Path;
 use xshell::Shell;
 
@@ -105,8 +106,12 @@ pub fn pack_all(
 
 /// The archive of one (package, target): its binaries and the workspace's `include` files.
 fn pack_job(ws: &Workspace, item: &Verified) -> PackJob {
-    let top_dir = format!("{}-{}", item.package.name, item.triple);
-    let archive = format!("{top_dir}.{}", item.triple.archive_extension());
+    // Named through the dist contract, which the readers check names against.
+    let name = ArchiveName {
+        package: item.package.name.clone(),
+        target: item.triple.target().clone(),
+    };
+    let (top_dir, archive) = (name.top_dir(), name.to_string());
     let mut files: Vec<ArchiveFile> = item
         .linkage
         .iter()

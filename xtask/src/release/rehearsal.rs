@@ -126,6 +126,11 @@ fn print_publish(plan: &ReleasePlan, notes: Option<&Path>, dist: &Path) -> Resul
     }
     println!("would run (a dry run publishes nothing):");
     let dist_arg = dist.display().to_string();
+    let sign = ["sign", &dist_arg, "--if-key"].map(String::from);
+    println!(
+        "would   $ {}    (with the MINISIGN_SECRET_KEY secret; unsigned, with a warning, without)",
+        shell_line("cargo xtask", &sign)
+    );
     let draft = [
         "release", "--draft", "--tag", &plan.tag, "--dist", &dist_arg,
     ]

@@ -239,7 +239,7 @@ pub fn remove_old_signatures(out_dir: &Path, manifest: &Manifest) -> Result<()> 
     let mut doomed = vec![SUMS_SIGNATURE.to_owned()];
     if let Ok(text) = std::fs::read_to_string(out_dir.join(SHA256SUMS)) {
         let listed = checksums::parse_sha256sums(&text).unwrap_or_default();
-        doomed.extend(listed.into_iter().map(|(name, _)| archive_signature(&name)));
+        doomed.extend(listed.into_keys().map(|name| archive_signature(&name)));
     }
     if let Ok(old) = Manifest::read(&out_dir.join(manifest::MANIFEST)) {
         doomed.extend(old.artifacts.iter().map(|a| archive_signature(&a.archive)));

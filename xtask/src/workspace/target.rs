@@ -56,14 +56,6 @@ impl TargetTriple {
     pub fn exe_suffix(&self) -> &'static str {
         self.0.exe_suffix()
     }
-
-    /// `.zip` on Windows, as ruff, uv, cargo-dist and rust-analyzer ship there.
-    pub fn archive_extension(&self) -> &'static str {
-        match self.0.os {
-            Os::Windows => "zip",
-            _ => "tar.gz",
-        }
-    }
 }
 
 impl AsRef<std::ffi::OsStr> for TargetTriple {
@@ -257,10 +249,8 @@ mod tests {
     }
 
     #[test]
-    fn archives_and_executables_follow_the_os() {
-        assert_eq!(t("x86_64-pc-windows-msvc").archive_extension(), "zip");
+    fn executables_follow_the_os() {
         assert_eq!(t("x86_64-pc-windows-gnu").exe_suffix(), ".exe");
-        assert_eq!(t("aarch64-apple-darwin").archive_extension(), "tar.gz");
         assert_eq!(t("aarch64-unknown-linux-musl").exe_suffix(), "");
     }
 

@@ -69,6 +69,10 @@ enum Command {
         /// this public key: its base64 (RW...) or a file holding it (minisign.pub).
         #[arg(long, value_name = "PUBKEY|FILE")]
         minisign_key: Option<String>,
+        /// The most bytes of one archive entry read into memory (a binary is read whole); a
+        /// larger entry fails its archive. An archive may inflate to 8 times this in all.
+        #[arg(long, value_name = "BYTES", default_value_t = linkaudit::verify::DEFAULT_MAX_ENTRY_SIZE)]
+        max_entry_size: u64,
     },
 }
 
@@ -87,7 +91,15 @@ pub fn run() -> i32 {
             output,
             glibc_above,
         }) => scan_trees(&roots, &output, glibc_above),
-        Some(Command::Verify { dir, minisign_key }) => verify(&dir, minisign_key.as_deref()),
+        Some(Command::Verify {
+            dir,
+            minisign_key,
+            max_entry_size,
+        }) => verify(
+            &dir,
+            minisign_key.as_deref(),
+            linkaudit::verify::Limits::new(max_entry_size),
+        ),
     }
 }
 
@@ -196,13 +208,17 @@ fn scan_trees(roots: &[PathBuf], output: &Output, glibc_above: Option<GlibcVersi
     }
 }
 
-fn verify(dir: &std::path::Path, minisign_key: Option<&str>) -> i32 {
+fn verify(
+    dir: &std::path::Path,
+    minisign_key: Option<&str>,
+    limits: linkaudit::verify::Limits,
+) -> i32 {
     use linkaudit::signature::{check_signatures, parse_public_key};
     let checked = minisign_key
         .map(parse_public_key)
         .transpose()
         .and_then(|key| {
-            let mut report = linkaudit::verify::verify_dir(dir)?;
+            let mut report = linkaudit::verify::verify_dir_with(dir, limits)?;
             let signed = match &key {
                 Some(key) => Some(check_signatures(dir, key, &mut report)?),
                 None => None,

@@ -9,7 +9,7 @@ pub use windows::{is_windows_system_dll, WINDOWS_FLOOR};
 
 use crate::facts::{Audit, Format, GlibcVersion, OsVersion};
 use crate::target::{Env, Os, Target};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
@@ -62,8 +62,10 @@ impl Floors {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Policies(pub Vec<Policy>);
 
-/// One broken rule, with the library or version at fault.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One broken rule, with the library or version at fault. The same type is what
+/// `dist-manifest.json` records per binary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Violation {
     /// The policy as written on the command line (`glibc:2.17`).
     pub policy: String,
