@@ -23,7 +23,13 @@ pub(crate) fn audit<Mach: MachHeader<Endian = object::Endianness>>(
     let mut commands = header.load_commands(endian, data, 0)?;
     let mut has_dyld = false;
     while let Some(command) = commands.next()? {
-        match command.variant()? {
+        let variant = command.variant()?;
+        // A file built for several platforms (zippered Mac Catalyst) has one LC_BUILD_VERSION
+        // each; the first one is the platform the file was built for.
+        if audit.os_floor.is_none() {
+            audit.os_floor = os_floor(&variant, command.cmd(), endian);
+        }
+        match variant {
             // LC_ID_DYLIB is a dylib's own name, not something it loads.
             LoadCommandVariant::Dylib(dylib) if command.cmd() != macho::LC_ID_DYLIB => {
                 let path = lossy(command.string(endian, dylib.dylib.name)?);
@@ -40,32 +46,6 @@ pub(crate) fn audit<Mach: MachHeader<Endian = object::Endianness>>(
             LoadCommandVariant::LoadDylinker(dylinker) => {
                 has_dyld = true;
                 audit.interpreter = Some(lossy(command.string(endian, dylinker.name)?));
-            }
-            // A file built for several platforms (zippered Mac Catalyst) has one LC_BUILD_VERSION
-            // each; the first one is the platform the file was built for.
-            LoadCommandVariant::BuildVersion(build, _) if audit.os_floor.is_none() => {
-                audit.os_floor = Some(OsFloor {
-                    platform: platform_name(build.platform.get(endian).0),
-                    min: version(build.minos.get(endian)),
-                    sdk: Some(version(build.sdk.get(endian))),
-                    subsystem: None,
-                    subsystem_version: None,
-                });
-            }
-            LoadCommandVariant::VersionMin(min) if audit.os_floor.is_none() => {
-                let platform = match command.cmd() {
-                    macho::LC_VERSION_MIN_MACOSX => "macos",
-                    macho::LC_VERSION_MIN_IPHONEOS => "ios",
-                    macho::LC_VERSION_MIN_TVOS => "tvos",
-                    _ => "watchos",
-                };
-                audit.os_floor = Some(OsFloor {
-                    platform: platform.into(),
-                    min: version(min.version.get(endian)),
-                    sdk: Some(version(min.sdk.get(endian))),
-                    subsystem: None,
-                    subsystem_version: None,
-                });
             }
             _ => {}
         }
@@ -107,6 +87,42 @@ fn platform_name(platform: u32) -> String {
 
 /// A universal binary: every slice audited, the first slice's facts on top, the architecture
 /// list joined with `+` and the highest minimum OS of all slices.
+/// The OS floor an `LC_BUILD_VERSION` or `LC_VERSION_MIN_*` command declares.
+fn os_floor(
+    variant: &LoadCommandVariant<'_, object::Endianness>,
+    cmd: macho::LoadCommandType,
+    endian: object::Endianness,
+) -> Option<OsFloor> {
+    let (platform, min, sdk) = match variant {
+        LoadCommandVariant::BuildVersion(build, _) => (
+            platform_name(build.platform.get(endian).0),
+            build.minos.get(endian),
+            build.sdk.get(endian),
+        ),
+        LoadCommandVariant::VersionMin(min) => {
+            let platform = match cmd {
+                macho::LC_VERSION_MIN_MACOSX => "macos",
+                macho::LC_VERSION_MIN_IPHONEOS => "ios",
+                macho::LC_VERSION_MIN_TVOS => "tvos",
+                _ => "watchos",
+            };
+            (
+                platform.into(),
+                min.version.get(endian),
+                min.sdk.get(endian),
+            )
+        }
+        _ => return None,
+    };
+    Some(OsFloor {
+        platform,
+        min: version(min),
+        sdk: Some(version(sdk)),
+        subsystem: None,
+        subsystem_version: None,
+    })
+}
+
 pub(crate) fn audit_fat<Fat: FatArch>(data: &[u8]) -> Result<Audit, AuditError> {
     let fat = MachOFatFile::<Fat>::parse(data)?;
     let mut slices = Vec::new();

@@ -138,6 +138,39 @@ pub fn write_summary(out: &mut impl Write, roots: &[PathBuf], summary: &Summary)
         summary.binaries,
         roots.join(" ")
     )?;
+    write_counts(out, summary)?;
+    if let Some(limit) = summary.glibc_above {
+        writeln!(
+            out,
+            "needing a glibc above {limit}: {}",
+            summary.above_glibc.len()
+        )?;
+        for (path, floor) in &summary.above_glibc {
+            writeln!(out, "  {}  GLIBC_{floor}", path.display())?;
+        }
+    }
+    if let Some(policy) = &summary.policy {
+        writeln!(
+            out,
+            "failing policy {policy}: {}",
+            summary.failing_policy.len()
+        )?;
+        for (path, violations) in &summary.failing_policy {
+            let culprits: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+            writeln!(out, "  {}: {}", path.display(), culprits.join("; "))?;
+        }
+    }
+    if !summary.errors.is_empty() {
+        writeln!(out, "unreadable or malformed: {}", summary.errors.len())?;
+        for (path, error) in &summary.errors {
+            writeln!(out, "  {}: {}", path.display(), super::one_line(error))?;
+        }
+    }
+    Ok(())
+}
+
+/// The `by format`, `by kind` and `by floor` lines of the summary.
+fn write_counts(out: &mut impl Write, summary: &Summary) -> io::Result<()> {
     let counts = |pairs: Vec<(String, usize)>| {
         if pairs.is_empty() {
             return "-".to_owned();
@@ -181,32 +214,5 @@ pub fn write_summary(out: &mut impl Write, roots: &[PathBuf], summary: &Summary)
                 .collect()
         )
     )?;
-    if let Some(limit) = summary.glibc_above {
-        writeln!(
-            out,
-            "needing a glibc above {limit}: {}",
-            summary.above_glibc.len()
-        )?;
-        for (path, floor) in &summary.above_glibc {
-            writeln!(out, "  {}  GLIBC_{floor}", path.display())?;
-        }
-    }
-    if let Some(policy) = &summary.policy {
-        writeln!(
-            out,
-            "failing policy {policy}: {}",
-            summary.failing_policy.len()
-        )?;
-        for (path, violations) in &summary.failing_policy {
-            let culprits: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
-            writeln!(out, "  {}: {}", path.display(), culprits.join("; "))?;
-        }
-    }
-    if !summary.errors.is_empty() {
-        writeln!(out, "unreadable or malformed: {}", summary.errors.len())?;
-        for (path, error) in &summary.errors {
-            writeln!(out, "  {}: {}", path.display(), super::one_line(error))?;
-        }
-    }
     Ok(())
 }
