@@ -71,24 +71,38 @@ fn zig_default_minos_fails_macos_11_and_the_floor_set_passes() {
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
 }
 
-/// A release of one aarch64 Apple archive holding `binary`, verified with the manifest edited by
-/// `edit` (and every checksum made to agree).
-fn verify_apple_release(name: &str, binary: &Path, edit: &dyn Fn(&mut Manifest)) -> (i32, String) {
+/// A release of one aarch64 Apple archive holding `binary` (and a wheel of it when
+/// `wheel_tag` is given), verified with the manifest edited by `edit` (and every checksum made
+/// to agree).
+fn verify_apple_release(
+    name: &str,
+    binary: &Path,
+    wheel_tag: Option<&str>,
+    edit: &dyn Fn(&mut Manifest),
+) -> (i32, String) {
     let target = "aarch64-apple-darwin";
-    let archive = Archive {
-        target,
-        entries: vec![Entry::File {
-            path: format!("{PACKAGE}-{target}/hello"),
-            data: std::fs::read(binary).unwrap(),
-            mode: 0o755,
-        }],
-        file_name: None,
+    let file = |path: String| Entry::File {
+        path,
+        data: std::fs::read(binary).unwrap(),
+        mode: 0o755,
     };
+    let mut archives = vec![Archive {
+        target,
+        entries: vec![file(format!("{PACKAGE}-{target}/hello"))],
+        file_name: None,
+    }];
+    if let Some(tag) = wheel_tag {
+        archives.push(Archive {
+            target,
+            entries: vec![file(format!("{PACKAGE}-0.1.0.data/scripts/hello"))],
+            file_name: Some(format!("{PACKAGE}-0.1.0-py3-none-{tag}.whl")),
+        });
+    }
     let tamper = Tamper {
         manifest: Some(edit),
         ..Tamper::default()
     };
-    let dir = write_tampered_release(name, &[archive], "2.17", &tamper);
+    let dir = write_tampered_release(name, &archives, "2.17", &tamper);
     let (code, out) = verify(&dir);
     (code.unwrap(), out)
 }
@@ -96,7 +110,7 @@ fn verify_apple_release(name: &str, binary: &Path, edit: &dyn Fn(&mut Manifest))
 #[test]
 fn verify_holds_apple_archives_to_the_manifests_macos_floor() {
     let at_floor = zig_built_hello(Some("11.0"));
-    let (code, out) = verify_apple_release("apple-at-floor", &at_floor, &|m| {
+    let (code, out) = verify_apple_release("apple-at-floor", &at_floor, None, &|m| {
         m.macos_floor = Some("11.0".into())
     });
     assert_eq!(code, 0, "{out}");
@@ -104,7 +118,7 @@ fn verify_holds_apple_archives_to_the_manifests_macos_floor() {
     // zig's default minos is above aarch64's default floor (11.0, manifest's macos_floor null).
     let unset = zig_built_hello(None);
     let minos = audit_path(&unset).unwrap().os_floor.unwrap().min;
-    let (code, out) = verify_apple_release("apple-default-floor", &unset, &|_| {});
+    let (code, out) = verify_apple_release("apple-default-floor", &unset, None, &|_| {});
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains(&format!(
@@ -117,13 +131,27 @@ fn verify_holds_apple_archives_to_the_manifests_macos_floor() {
     // the same binary passes.
     let raised = |m: &mut Manifest| {
         m.macos_floor = Some(minos.to_string());
-        m.artifacts[0].policy = Some(format!("macos:{minos}"));
+        for artifact in &mut m.artifacts {
+            artifact.policy = Some(format!("macos:{minos}"));
+        }
     };
-    let (code, out) = verify_apple_release("apple-raised-floor", &unset, &raised);
+    let tag = format!("macosx_{}_{}_arm64", minos.major, minos.minor);
+    let (code, out) = verify_apple_release("apple-raised-floor", &unset, Some(&tag), &raised);
     assert_eq!(code, 0, "{out}");
+    // A wheel's tag promises its macOS: one that claims 11.0 for that binary is refused.
+    let wheel = "macosx_11_0_arm64";
+    let (code, out) = verify_apple_release("apple-wheel-tag", &unset, Some(wheel), &raised);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "{PACKAGE}-0.1.0-py3-none-{wheel}.whl!{PACKAGE}-0.1.0.data/scripts/hello: fails its \
+             target's policy: minos {minos} (macos:11.0: aarch64 slice is above the macOS floor"
+        )),
+        "{out}"
+    );
 
     // A floor that is no version is named, and Rust's default applies.
-    let (code, out) = verify_apple_release("apple-bad-floor", &at_floor, &|m| {
+    let (code, out) = verify_apple_release("apple-bad-floor", &at_floor, None, &|m| {
         m.macos_floor = Some("eleven".into())
     });
     assert_eq!(code, 1, "{out}");

@@ -67,6 +67,8 @@ pub struct WheelPlatform {
     pub glibc: Option<crate::GlibcVersion>,
     /// `musllinux_*`: the wheel promises to run on musl systems.
     pub musl: bool,
+    /// `macosx_11_0_*`: the oldest macOS the wheel promises to run on.
+    pub macos: Option<crate::OsVersion>,
 }
 
 /// A wheel's file name: `<name>-<version>-py3-none-<platform>[.<platform>...].whl`.
@@ -115,12 +117,14 @@ fn platform(tag: &str) -> Option<WheelPlatform> {
         arch: linux_arch(arch),
         glibc,
         musl,
+        macos: None,
     };
     let other = |os, arch: &str| WheelPlatform {
         os,
         arch: arch.to_owned(),
         glibc: None,
         musl: false,
+        macos: None,
     };
     match tag {
         "win_amd64" => return Some(other(Os::Windows, "x86_64")),
@@ -128,13 +132,19 @@ fn platform(tag: &str) -> Option<WheelPlatform> {
         "win32" => return Some(other(Os::Windows, "i686")),
         _ => {}
     }
-    if tag.starts_with("macosx_") {
-        let arch = match tag.rsplit('_').next()? {
+    if let Some(rest) = tag.strip_prefix("macosx_") {
+        let mut parts = rest.splitn(3, '_');
+        let (major, minor, arch) = (parts.next()?, parts.next()?, parts.next()?);
+        let arch = match arch {
             "arm64" => "aarch64",
             "x86_64" => "x86_64",
             _ => return None,
         };
-        return Some(other(Os::Darwin, arch));
+        let macos = Some(format!("{major}.{minor}").parse().ok()?);
+        return Some(WheelPlatform {
+            macos,
+            ..other(Os::Darwin, arch)
+        });
     }
     if let Some(rest) = tag.strip_prefix("musllinux_") {
         return Some(linux(rest.splitn(3, '_').nth(2)?, None, true));
@@ -198,6 +208,8 @@ mod tests {
             (&mac.platforms[0].os, mac.platforms[0].arch.as_str()),
             (&Os::Darwin, "aarch64")
         );
+        assert_eq!(mac.platforms[0].macos, Some(crate::OsVersion::new(11, 0)));
+        assert!(WheelName::parse("t-1.0-py3-none-macosx_eleven_0_arm64.whl").is_err());
         assert!(WheelName::parse("t-1.0-py3-none-beos_x86.whl").is_err());
         assert!(WheelName::parse("t-1.0-cp312-none-win_amd64.whl").is_err());
     }

@@ -93,7 +93,8 @@ impl Expected {
 
 /// The target a wheel carries and its policy: every platform tag must fit the manifest's target
 /// (OS, architecture; a musllinux tag needs a musl build); a wheel the manifest does not list
-/// gets the target its tags imply. A gnu build is held to the lowest glibc its tags promise.
+/// gets the target its tags imply. A gnu build is held to the lowest glibc its tags promise, an
+/// Apple build to the lowest macOS.
 fn wheel_target(
     platforms: &[WheelPlatform],
     claimed: Option<&str>,
@@ -125,9 +126,13 @@ fn wheel_target(
         }
     }
     let tag_floor = platforms.iter().filter_map(|p| p.glibc).min();
+    let macos = platforms.iter().filter_map(|p| p.macos).min();
     let floors = Floors {
         glibc: tag_floor.map_or(floors.glibc, |tag| tag.min(floors.glibc)),
-        ..*floors
+        macos: macos
+            .map(|tag| tag.min(floors.macos_for(&target)))
+            .or(floors.macos),
+        windows: floors.windows,
     };
     let policy = Policy::for_target(&target, &floors);
     Ok((target, policy))
