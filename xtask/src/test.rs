@@ -64,6 +64,11 @@ const NEEDS: &[(From, &str, &str)] = &[
         "pip-installing the wheels into a fresh venv",
     ),
     (From::Apt, "g++", "a C++ binary for the GLIBCXX_ floor test"),
+    (
+        From::Apt,
+        "binutils",
+        "readelf, the reference of the C++ floor test",
+    ),
     (From::Apt, "zlib1g", "zlib for the C code of the fixture"),
     (
         From::Apt,

@@ -1,176 +1,17 @@
-//! Walks directory trees and audits every binary in them, in parallel (`linkaudit scan`).
-//!
-//! Most files under `/usr/lib` are not binaries (Python modules, locale data, headers), so each file
-//! is first judged by its magic bytes, read with one small `read`; only binaries are mapped and parsed.
+//! The musl build's file and directory opens, as raw system calls: musl's `open()` and
+//! `opendir()` add an `fcntl(F_SETFD)` per call, which a scan of tens of thousands of files pays.
 
-use crate::{
-    audit_file, looks_like_binary, Audit, AuditError, Format, GlibcVersion, Kind, Policies,
-};
-use crate::{Violation, MAGIC_LEN};
-use rayon::prelude::*;
-use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
 
-#[cfg(target_env = "musl")]
-use raw_dir::read_dir;
-#[cfg(not(target_env = "musl"))]
-use std::fs::read_dir;
-
-/// One binary found by the walk, or one file or directory that could not be read.
-#[derive(Debug)]
-pub struct ScannedFile {
-    pub path: PathBuf,
-    pub result: Result<Audit, AuditError>,
-}
-
-/// A root given to [`scan`] that does not exist or is not readable.
-#[derive(Debug)]
-pub struct RootError {
-    pub root: PathBuf,
-    pub error: std::io::Error,
-}
-
-impl std::fmt::Display for RootError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: cannot scan it ({}); pass an existing directory or file",
-            self.root.display(),
-            self.error
-        )
-    }
-}
-
-impl std::error::Error for RootError {}
-
-/// Audits every binary under `roots`, sorted by path. Symbolic links are not followed, so each
-/// file is counted once (`/usr/lib` is full of `libfoo.so -> libfoo.so.1.2`); a root that is a
-/// link is followed. Files whose magic bytes are not ELF, PE or Mach-O are skipped; unreadable
-/// files and directories are returned with their error. Fails only when a root cannot be read.
-pub fn scan(roots: &[PathBuf]) -> Result<Vec<ScannedFile>, RootError> {
-    let mut root_dirs = Vec::new();
-    let found = Mutex::new(Vec::new());
-    for root in roots {
-        let metadata = std::fs::metadata(root).map_err(|error| RootError {
-            root: root.clone(),
-            error,
-        })?;
-        if metadata.is_dir() {
-            // A root that exists but cannot be listed is an error of the whole scan, not a line
-            // in its summary.
-            read_dir(root).map_err(|error| RootError {
-                root: root.clone(),
-                error,
-            })?;
-            root_dirs.push(root);
-        } else if metadata.is_file() {
-            found.lock().unwrap().extend(audit_if_binary(root));
-        }
-    }
-    // Directories are read and files audited as rayon tasks, so both cores open files while
-    // others list directories; results are gathered once per batch, not once per file.
-    rayon::scope(|scope| {
-        for root in root_dirs {
-            scope.spawn(|scope| walk(root.clone(), &found, scope));
-        }
-    });
-    let mut found = found.into_inner().unwrap();
-    found.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
-    Ok(found)
-}
-
-/// Files per task: big enough that spawning is cheap next to opening them, small enough that a
-/// directory of thousands of libraries (`/usr/lib/x86_64-linux-gnu`) is shared by every core.
-const FILES_PER_TASK: usize = 64;
-
-fn walk<'scope>(
-    dir: PathBuf,
-    found: &'scope Mutex<Vec<ScannedFile>>,
-    scope: &rayon::Scope<'scope>,
-) {
-    let entries = match read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(error) => {
-            found.lock().unwrap().push(ScannedFile {
-                path: dir,
-                result: Err(AuditError::Io(error)),
-            });
-            return;
-        }
-    };
-    let mut files = Vec::new();
-    for entry in entries {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(error) => {
-                found.lock().unwrap().push(ScannedFile {
-                    path: dir.clone(),
-                    result: Err(AuditError::Io(error)),
-                });
-                continue;
-            }
-        };
-        // The type comes from the directory entry itself (d_type): no stat per file.
-        match entry.file_type() {
-            Ok(kind) if kind.is_dir() => scope.spawn(move |scope| walk(entry.path(), found, scope)),
-            Ok(kind) if kind.is_file() => {
-                files.push(entry.path());
-                if files.len() == FILES_PER_TASK {
-                    let batch = std::mem::take(&mut files);
-                    scope.spawn(move |_| audit_batch(batch, found));
-                }
-            }
-            Ok(_) => {}
-            Err(error) => found.lock().unwrap().push(ScannedFile {
-                path: entry.path(),
-                result: Err(AuditError::Io(error)),
-            }),
-        }
-    }
-    audit_batch(files, found);
-}
-
-fn audit_batch(files: Vec<PathBuf>, found: &Mutex<Vec<ScannedFile>>) {
-    let audited: Vec<ScannedFile> = files
-        .iter()
-        .filter_map(|path| audit_if_binary(path))
-        .collect();
-    if !audited.is_empty() {
-        found.lock().unwrap().extend(audited);
-    }
-}
-
-/// `None` for a file that is not a binary, judged from its first bytes only.
-fn audit_if_binary(path: &Path) -> Option<ScannedFile> {
-    let scanned = |result| {
-        Some(ScannedFile {
-            path: path.to_path_buf(),
-            result,
-        })
-    };
-    let mut file = match open_read_only(path) {
-        Ok(file) => file,
-        Err(error) => return scanned(Err(AuditError::Io(error))),
-    };
-    let mut magic = [0u8; MAGIC_LEN];
-    match file.read_exact(&mut magic) {
-        Ok(()) if looks_like_binary(&magic) => scanned(audit_file(&file)),
-        Ok(()) => None,
-        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => None,
-        Err(error) => scanned(Err(AuditError::Io(error))),
-    }
-}
+pub(super) use raw_dir::read_dir;
 
 /// `File::open`, minus one system call per file on musl. musl's `open()` follows every
 /// `O_CLOEXEC` open with `fcntl(F_SETFD)` (for kernels before 2.6.23), and a scan of `/usr/bin` and
 /// `/usr/lib` opens some 60,000 files; the kernel honours `O_CLOEXEC` itself, so on musl the scan
 /// calls `openat(2)` directly (strace: 73,140 `fcntl` calls before, 11,284 after: the directories,
 /// which `std::fs::read_dir` opened; [`raw_dir`] removes those too, leaving 3).
-#[cfg(target_env = "musl")]
-fn open_read_only(path: &Path) -> std::io::Result<File> {
+pub(super) fn open_read_only(path: &Path) -> std::io::Result<File> {
     use std::ffi::{CStr, CString};
     use std::os::unix::ffi::OsStrExt;
     let bytes = path.as_os_str().as_bytes();
@@ -189,7 +30,6 @@ fn open_read_only(path: &Path) -> std::io::Result<File> {
 
 /// `openat(AT_FDCWD, path, flags | O_CLOEXEC)` as a raw system call, bypassing musl's `open()` and
 /// its `fcntl(F_SETFD)` (see [`open_read_only`]); the kernel honours `O_CLOEXEC` itself.
-#[cfg(target_env = "musl")]
 fn openat(path: &std::ffi::CStr, flags: libc::c_int) -> std::io::Result<std::os::fd::OwnedFd> {
     use std::os::fd::{FromRawFd, OwnedFd};
     // SAFETY: `path` is a valid NUL-terminated string that outlives the call; a non-negative
@@ -208,11 +48,6 @@ fn openat(path: &std::ffi::CStr, flags: libc::c_int) -> std::io::Result<std::os:
     Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
 }
 
-#[cfg(not(target_env = "musl"))]
-fn open_read_only(path: &Path) -> std::io::Result<File> {
-    File::open(path)
-}
-
 /// `std::fs::read_dir`, minus two system calls per directory on musl. `read_dir` calls musl's
 /// `opendir()`, whose `open()` adds `fcntl(F_SETFD)` after its `O_CLOEXEC` open (see
 /// [`open_read_only`]); a scan of `/usr/bin` and `/usr/lib` lists some 11,300 directories
@@ -221,7 +56,6 @@ fn open_read_only(path: &Path) -> std::io::Result<File> {
 /// every name but `.` and `..`, in the kernel's order; the type from `d_type`, or from `lstat` when
 /// the file system does not fill it in (`DT_UNKNOWN`); a read error ends the listing after
 /// being returned once.
-#[cfg(target_env = "musl")]
 mod raw_dir {
     use std::io;
     use std::os::fd::{AsRawFd, OwnedFd};
@@ -380,83 +214,9 @@ mod raw_dir {
     }
 }
 
-/// The counts `linkaudit scan` prints.
-#[derive(Debug, Default)]
-pub struct Summary {
-    pub binaries: usize,
-    pub by_format: BTreeMap<Format, usize>,
-    pub by_kind: BTreeMap<Kind, usize>,
-    /// How many binaries need each floor: `("glibc", 2.34)`, `("macos", 11.0)`, `("windows", 6.0)`.
-    pub by_floor: BTreeMap<(&'static str, crate::Version), usize>,
-    /// Files that start like a binary but could not be read or parsed.
-    pub errors: Vec<(PathBuf, String)>,
-    /// The glibc floor asked for with `--glibc-above`, and the files that need a newer glibc.
-    pub glibc_above: Option<GlibcVersion>,
-    pub above_glibc: Vec<(PathBuf, GlibcVersion)>,
-    /// The policy asked for with `--policy`, and the files that break it.
-    pub policy: Option<String>,
-    pub failing_policy: Vec<(PathBuf, Vec<Violation>)>,
-}
-
-impl Summary {
-    pub fn new(
-        files: &[ScannedFile],
-        glibc_above: Option<GlibcVersion>,
-        policy: Option<&Policies>,
-    ) -> Self {
-        let mut summary = Summary {
-            glibc_above,
-            policy: policy.map(|p| p.to_string()),
-            ..Summary::default()
-        };
-        for file in files {
-            let audit = match &file.result {
-                Ok(audit) => audit,
-                Err(error) => {
-                    summary.errors.push((file.path.clone(), error.to_string()));
-                    continue;
-                }
-            };
-            summary.binaries += 1;
-            *summary.by_format.entry(audit.format).or_default() += 1;
-            *summary.by_kind.entry(audit.kind).or_default() += 1;
-            if let Some(floor) = floor_key(audit) {
-                *summary.by_floor.entry(floor).or_default() += 1;
-            }
-            if let (Some(limit), Some(floor)) = (glibc_above, audit.glibc_floor) {
-                if floor > limit {
-                    summary.above_glibc.push((file.path.clone(), floor));
-                }
-            }
-            if let Some(policy) = policy {
-                let violations = policy.check_beside(audit, &crate::shipped_beside(&file.path));
-                if !violations.is_empty() {
-                    summary.failing_policy.push((file.path.clone(), violations));
-                }
-            }
-        }
-        summary
-    }
-}
-
-/// The floor a summary counts a binary under: its OS floor (Mach-O, PE), else its glibc floor.
-fn floor_key(audit: &Audit) -> Option<(&'static str, crate::Version)> {
-    match &audit.os_floor {
-        Some(os) => {
-            let platform = match os.platform.as_str() {
-                "macos" => "macos",
-                "windows" => "windows",
-                _ => "other OS",
-            };
-            Some((platform, os.required()))
-        }
-        None => audit.glibc_floor.map(|v| ("glibc", v)),
-    }
-}
-
 /// `raw_dir` against `std::fs::read_dir` on a tree with hidden files, symbolic links and a
 /// directory too big for one `getdents64` buffer (`cargo test --target x86_64-unknown-linux-musl`).
-#[cfg(all(test, target_env = "musl"))]
+#[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
     use std::path::{Path, PathBuf};
