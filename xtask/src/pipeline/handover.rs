@@ -25,7 +25,7 @@
 
 use super::installer;
 use crate::workspace::checksums;
-use crate::workspace::fsio::{test_pause, write_file_atomically};
+use crate::workspace::fsio::{create_out_dir, test_pause, write_file_atomically};
 use crate::workspace::manifest::{self, Manifest};
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
@@ -46,9 +46,7 @@ pub struct Staging {
 
 impl Staging {
     pub fn create(out_dir: &Path) -> Result<Staging> {
-        let created_out_dir = !out_dir.exists();
-        std::fs::create_dir_all(out_dir)
-            .with_context(|| format!("creating {}", out_dir.display()))?;
+        let created_out_dir = create_out_dir(out_dir)?;
         // A dir of a killed run may carry our pid (pids are reused): never reuse it, its
         // journal is still needed.
         let pid = std::process::id();

@@ -29,6 +29,14 @@ pub fn write_atomically(
     result.with_context(|| format!("writing {}", dest.display()))
 }
 
+/// Creates the out dir (and its parents) when missing; true when this call created it, so that
+/// a run that fails can remove it again and leave the file system as it found it.
+pub fn create_out_dir(out_dir: &Path) -> Result<bool> {
+    let created = !out_dir.exists();
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    Ok(created)
+}
+
 /// `write_atomically` for bytes already in memory.
 pub fn write_file_atomically(dest: &Path, bytes: &[u8]) -> Result<()> {
     write_atomically(dest, |mut out| {

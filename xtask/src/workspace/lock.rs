@@ -13,6 +13,7 @@
 //! race (that process then locks the removed file, while a third locks a new one); so after
 //! locking, a run checks that `.lock` is still the file it locked, and starts over if not.
 
+use super::fsio::create_out_dir;
 use anyhow::{bail, Context, Result};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
@@ -31,9 +32,7 @@ pub struct OutDirLock {
 impl OutDirLock {
     /// Locks `out_dir` (created if missing) for this run, or fails at once naming the holder.
     pub fn acquire(out_dir: &Path) -> Result<OutDirLock> {
-        let created_out_dir = !out_dir.exists();
-        std::fs::create_dir_all(out_dir)
-            .with_context(|| format!("creating {}", out_dir.display()))?;
+        let created_out_dir = create_out_dir(out_dir)?;
         let path = out_dir.join(LOCK_FILE);
         // Starts over only when the holder removed `.lock` between our open and our lock.
         for _ in 0..100 {
