@@ -16,7 +16,7 @@
 mod names;
 
 use super::pack::artifact;
-use super::plan::Source;
+use super::source::Source;
 use super::verify::Verified;
 use crate::workspace::archive::{write_zip, ZipEntry};
 use crate::workspace::checksums;
