@@ -69,7 +69,13 @@ pub fn section(bench: &Bench) -> Result<String> {
     for dir in [&ours, &gnu] {
         std::fs::create_dir_all(dir)?;
     }
-    let commands = pack_commands(bench, &stage, &tops, [&ours, &gnu], manifest.source_date_epoch);
+    let commands = pack_commands(
+        bench,
+        &stage,
+        &tops,
+        [&ours, &gnu],
+        manifest.source_date_epoch,
+    );
     let settings = Settings {
         runs: bench.runs(15, 4),
         warmup: 1,

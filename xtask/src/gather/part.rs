@@ -200,7 +200,9 @@ pub(super) fn check_agreement(
     let Some(first) = parts.first() else { return };
     let m = &first.manifest;
     for part in &parts[1..] {
-        let fields = shared_fields(m).into_iter().zip(shared_fields(&part.manifest));
+        let fields = shared_fields(m)
+            .into_iter()
+            .zip(shared_fields(&part.manifest));
         for ((what, a), (_, b)) in fields {
             if a != b {
                 problems.push(format!(

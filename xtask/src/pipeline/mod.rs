@@ -22,8 +22,8 @@ mod summary;
 mod verify;
 mod wheels;
 
-use crate::workspace::lock::OutDirLock;
 use crate::workspace::config::Workspace;
+use crate::workspace::lock::OutDirLock;
 use crate::workspace::manifest::{self, Artifact, Manifest};
 use crate::workspace::report::Report;
 use crate::workspace::signing::Signer;
