@@ -13,7 +13,7 @@
 //! 4. a deliberately dynamic binary (libz through the config's rustflags) is refused; a later
 //!    run replaces the previous run's files and keeps foreign ones.
 //! 5. clone B at another path, built later: byte-identical binaries, archives, SHA256SUMS and
-//!    manifest.
+//!    manifest, and byte-identical Apple archives.
 //!
 //! Needs: rustup targets x86_64/aarch64-unknown-linux-gnu/musl and x86_64-pc-windows-gnu,
 //! python3 with pip (network to PyPI for the zig install), gcc-mingw-w64-x86-64,
@@ -36,9 +36,8 @@ const LOCAL_TARGETS: [&str; 5] = [
 ];
 
 /// Built here through cargo-zigbuild without Apple's SDK, at the fixture's macos-floor 11.0, in a
-/// phase of their own: two clones at different paths give Mach-O files that differ in the 16
-/// bytes of LC_UUID (measured for x86_64), so they stay out of the byte-for-byte
-/// reproducibility phase.
+/// run of their own (`--target`, one floor for both); clone B builds them too, and they must be
+/// the same bytes (without `-Wl,-S` they differed in the 16 bytes of LC_UUID).
 const APPLE_TARGETS: [&str; 2] = ["x86_64-apple-darwin", "aarch64-apple-darwin"];
 
 /// A PATH like a fresh machine's: everything in the system's bin directories, cargo, rustc,
@@ -385,6 +384,34 @@ fn another_clone_builds_the_same_bytes(work: &Path, a: &Clone, before: &Snapshot
         json,
         serde_json::from_slice::<serde_json::Value>(&before["dist-manifest.json"]).unwrap()
     );
+    apple_archives_are_the_same_bytes(work, a, &b);
+}
+
+/// Clone B's Apple archives, built like clone A's in phase 2, are the same bytes.
+fn apple_archives_are_the_same_bytes(work: &Path, a: &Clone, b: &Path) {
+    let apple_b = work.join("apple-dist-b");
+    let mut args = vec!["dist", "--out-dir", apple_b.to_str().unwrap()];
+    for target in APPLE_TARGETS {
+        args.extend(["--target", target]);
+    }
+    let run = xtask(
+        Command::new(a.ws.join("target/debug/xtask"))
+            .args(&args)
+            .current_dir(b)
+            .env_remove("RUSTFLAGS"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let apple_a = snapshot(&work.join("apple-dist"));
+    for name in APPLE_TARGETS
+        .iter()
+        .map(|t| archive_name(t))
+        .chain(["SHA256SUMS".to_owned()])
+    {
+        assert!(
+            apple_a[&name] == std::fs::read(apple_b.join(&name)).unwrap(),
+            "{name} differs between two clones of one commit"
+        );
+    }
 }
 
 /// The binary inside an archive's bytes, unpacked with tar or python's zipfile.
