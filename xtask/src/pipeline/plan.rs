@@ -3,6 +3,7 @@
 //! unbuildable `--target`s fail here, before anything is built or written.
 
 use super::build;
+use super::c_toolchain;
 use crate::workspace::config::{self, Workspace};
 use crate::workspace::report::Report;
 use crate::workspace::target::{Host, How, Status, TargetTriple};
@@ -120,7 +121,15 @@ fn plan(
             }
         }
         let method = ws.build_method(&triple)?;
-        let status = host.can_build(&triple, method);
+        let status = match host.can_build(&triple, method) {
+            // Native x86_64 musl with musl-gcc: the host's compiler and linker, no zig.
+            Status::Build(How::Zigbuild)
+                if c_toolchain::uses_musl_gcc(&host.triple, &triple, ws) =>
+            {
+                Status::Build(How::Build)
+            }
+            status => status,
+        };
         if let (true, Status::Skip { missing, runner }) = (explicit, &status) {
             bail!(
                 "cannot build `{triple}` on this {} host: it needs {missing}; the {runner} \
@@ -157,6 +166,9 @@ pub fn print_plan(report: &Report, plan: &[PlanEntry], ws: &Workspace, out_dir: 
                         "build with cargo zigbuild (--target {}.{})",
                         e.triple, ws.glibc_floor
                     )
+                }
+                Status::Build(How::Build) if e.triple.is_linux() => {
+                    "build with cargo build (C code: musl-gcc; linker: cc)".to_owned()
                 }
                 Status::Build(how) => format!("build with {}", how.describe()),
                 Status::Skip { missing, runner } => {
@@ -209,6 +221,8 @@ pub struct Source {
     pub epoch: u64,
     epoch_from: &'static str,
     pub rustc: String,
+    /// Each built target's C toolchain (`c_toolchain.rs`), filled in by the build step.
+    pub c_toolchains: BTreeMap<TargetTriple, Option<String>>,
 }
 
 impl Source {
@@ -278,6 +292,7 @@ impl Source {
             epoch,
             epoch_from,
             rustc,
+            c_toolchains: BTreeMap::new(),
         })
     }
 }
@@ -314,7 +329,12 @@ pub fn local_matrix(sh: &Shell, profile: &str) -> Result<LocalMatrix> {
             }
             _ => (config::cargo_program(), Vec::new()),
         };
-        env.extend(build::deployment_target(&planned.ws, &triples));
+        env.extend(build::extra_env(
+            &planned.ws,
+            how,
+            &planned.host.triple,
+            &triples,
+        ));
         let args = build::cargo_args(&planned.ws, how, &triples, profile);
         commands.push(BuildCommand { program, args, env });
     }
