@@ -6,12 +6,14 @@
 //! cargo invocation vs one per target, cold and warm; warm `cargo xtask dist` vs the cargo
 //! commands it runs), `scan` (linkaudit vs scanelf, musl vs gnu; crates/linkaudit/bench/scan.sh),
 //! `startup` (`--version`, static vs dynamic), `size` (dist vs release profile), `xtask` (the
-//! xtask's own cold compile and dependency count).
+//! xtask's own cold compile and dependency count), `peer` (against cargo-dist on a C-heavy crate
+//! from crates.io, cold; only when named).
 
 mod build;
 mod doc;
 mod hyperfine;
 mod pack;
+mod peer;
 mod product;
 mod xtask_cost;
 
@@ -31,6 +33,7 @@ pub enum Section {
     Startup,
     Size,
     Xtask,
+    Peer,
 }
 
 impl Section {
@@ -42,16 +45,20 @@ impl Section {
             Section::Startup => "startup",
             Section::Size => "size",
             Section::Xtask => "xtask",
+            Section::Peer => "peer",
         }
     }
 
-    const ALL: [Section; 6] = [
+    /// In BENCHMARKS.md's order; a run without sections runs all but `peer`, whose cold builds
+    /// of a real crate take minutes each.
+    const ALL: [Section; 7] = [
         Section::Pack,
         Section::Build,
         Section::Scan,
         Section::Startup,
         Section::Size,
         Section::Xtask,
+        Section::Peer,
     ];
 }
 
@@ -59,6 +66,8 @@ pub struct Options {
     pub sections: Vec<Section>,
     pub quick: bool,
     pub out: Option<PathBuf>,
+    /// Rounds of the peer section (default 3, 1 with `--quick`).
+    pub runs: Option<u32>,
 }
 
 /// What every section needs.
@@ -128,6 +137,7 @@ pub fn run(options: Options) -> Result<()> {
     let mut sections = options.sections;
     if sections.is_empty() {
         sections = Section::ALL.to_vec();
+        sections.retain(|s| *s != Section::Peer);
     }
     sections.sort();
     sections.dedup();
@@ -144,6 +154,7 @@ pub fn run(options: Options) -> Result<()> {
             Section::Startup => product::startup(&bench)?,
             Section::Size => product::size(&bench)?,
             Section::Xtask => xtask_cost::section(&bench)?,
+            Section::Peer => peer::section(&bench, options.runs.unwrap_or(bench.runs(3, 1)))?,
         };
         let stamp = format!(
             "_Measured {} at commit {}; load average {before} before, {} after._\n\n",
@@ -167,8 +178,8 @@ fn write(out: &Path, machine: &Machine, fresh: &[(String, String)]) -> Result<()
     let mut text = format!(
         "# Benchmarks\n\n\
          Written by `cargo xtask bench`; run it again to refresh: `cargo xtask bench \
-         [pack|build|scan|startup|size|xtask]... [--quick]` replaces the sections it runs and keeps \
-         the others. Times are wall-clock medians from hyperfine with min – max; every ratio \
+         [pack|build|scan|startup|size|xtask|peer]... [--quick] [--runs N]` replaces the sections it \
+         runs and keeps the others (`peer` runs only when named). Times are wall-clock medians from hyperfine with min – max; every ratio \
          compares commands of the same hyperfine run, interleaved under the same load. A load \
          average above the number of cores means other processes competed for the CPU while a \
          section ran: compare the ratios more than the absolute times.\n\n\
