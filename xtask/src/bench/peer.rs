@@ -128,6 +128,12 @@ fn prepare(bench: &Bench, source: &Path, to: &Path, extra: &str) -> Result<PathB
     }
     std::fs::write(&manifest, format!("{text}\n{PROFILE}\n{extra}"))?;
     super::build::copy_dir(&bench.root.join(".cargo"), &to.join(".cargo"))?;
+    // The locked dependencies, downloaded before any run is timed.
+    let manifest = to.join("Cargo.toml");
+    let cargo = crate::workspace::config::cargo_program();
+    cmd!(bench.sh, "{cargo} fetch --quiet --manifest-path {manifest}")
+        .run()
+        .with_context(|| format!("downloading the dependencies of {}", to.display()))?;
     Ok(to.to_path_buf())
 }
 
@@ -136,7 +142,8 @@ fn prepare(bench: &Bench, source: &Path, to: &Path, extra: &str) -> Result<PathB
 fn xtask_config() -> String {
     let targets: Vec<String> = TARGETS.iter().map(|t| format!("\"{t}\"")).collect();
     format!(
-        "[workspace]\n\n[workspace.metadata.dist]\ntargets = [{}]\n",
+        "[workspace]\n\n[workspace.metadata.dist]\ntargets = [{}]\n\
+         include = [\"README.md\", \"LICENSE-MIT\", \"LICENSE-APACHE\"]\n",
         targets.join(", ")
     )
 }
