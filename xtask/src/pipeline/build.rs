@@ -48,7 +48,11 @@ pub fn build(
     let started = Instant::now();
     // cargo reports on stderr; stdout is kept for `--json`.
     let mut command = cmd!(sh, "{program} {args...}").ignore_stdout();
-    for (key, value) in env.into_iter().chain(extra_env(ws, how, host, triples)) {
+    for (key, value) in env
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .chain(extra_env(sh, ws, (how, host), triples, zigbuild)?)
+    {
         command = command.env(key, value);
     }
     if how == How::Zigbuild && triples.iter().any(TargetTriple::is_apple) {
@@ -94,22 +98,32 @@ pub fn build(
 }
 
 /// The environment an invocation adds besides the tools' own: `MACOSX_DEPLOYMENT_TARGET` for
-/// Apple targets, musl-gcc for the C code of a native x86_64 musl build (`c_toolchain.rs`).
+/// Apple targets, the C compiler of Linux targets (`c_toolchain.rs`: musl-gcc for a native
+/// x86_64 musl build, zig cc called directly under cargo-zigbuild).
 pub fn extra_env(
+    sh: &Shell,
     ws: &Workspace,
-    how: How,
-    host: &TargetTriple,
+    (how, host): (How, &TargetTriple),
     triples: &[TargetTriple],
-) -> Vec<(&'static str, OsString)> {
-    let mut env: Vec<_> = deployment_target(ws, triples).into_iter().collect();
-    if how == How::Build
-        && triples
-            .iter()
-            .any(|t| c_toolchain::uses_musl_gcc(host, t, ws))
-    {
-        env.extend(c_toolchain::musl_gcc_env(ws));
+    zigbuild: Option<&Zigbuild>,
+) -> Result<Vec<(String, OsString)>> {
+    let mut env: Vec<(String, OsString)> = deployment_target(ws, triples)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let musl_gcc = triples
+        .iter()
+        .any(|t| c_toolchain::uses_musl_gcc(host, t, ws));
+    match how {
+        How::Build if musl_gcc => env.extend(
+            c_toolchain::musl_gcc_env(ws)
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v)),
+        ),
+        How::Zigbuild => env.extend(c_toolchain::direct_zig_cc(sh, ws, triples, zigbuild)?),
+        _ => {}
     }
-    env
+    Ok(env)
 }
 
 /// `MACOSX_DEPLOYMENT_TARGET` for an invocation of Apple targets (all with the same floor, see

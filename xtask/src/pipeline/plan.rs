@@ -301,7 +301,7 @@ impl Source {
 pub struct BuildCommand {
     pub program: PathBuf,
     pub args: Vec<std::ffi::OsString>,
-    pub env: Vec<(&'static str, std::ffi::OsString)>,
+    pub env: Vec<(String, std::ffi::OsString)>,
 }
 
 /// What this host builds of the matrix, and how.
@@ -322,19 +322,24 @@ pub fn local_matrix(sh: &Shell, profile: &str) -> Result<LocalMatrix> {
     let mut commands = Vec::new();
     let floors = planned.ws.floors();
     for (how, triples) in invocations(&planned.plan, &planned.host.triple, &floors) {
-        let (program, mut env) = match how {
-            How::Zigbuild => {
-                let z = tools::ensure_zigbuild(sh, &planned.ws.target_dir, &report)?;
-                (z.program, z.env)
-            }
-            _ => (config::cargo_program(), Vec::new()),
+        let zigbuild = match how {
+            How::Zigbuild => Some(tools::ensure_zigbuild(sh, &planned.ws.target_dir, &report)?),
+            _ => None,
         };
+        let program = zigbuild
+            .as_ref()
+            .map_or_else(config::cargo_program, |z| z.program.clone());
+        let mut env: Vec<(String, std::ffi::OsString)> = zigbuild
+            .iter()
+            .flat_map(|z| z.env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())))
+            .collect();
         env.extend(build::extra_env(
+            sh,
             &planned.ws,
-            how,
-            &planned.host.triple,
+            (how, &planned.host.triple),
             &triples,
-        ));
+            zigbuild.as_ref(),
+        )?);
         let args = build::cargo_args(&planned.ws, how, &triples, profile);
         commands.push(BuildCommand { program, args, env });
     }
