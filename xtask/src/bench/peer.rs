@@ -175,17 +175,16 @@ fn install_cargo_dist(bench: &Bench, dir: &Path) -> Result<PathBuf> {
 }
 
 const OURS: &str = "cargo xtask dist";
-const OURS_ZIG: &str = "cargo xtask dist, XTASK_MUSL_GCC=0";
+/// Ours as before the C toolchain changes: C code through cargo-zigbuild's zig cc wrapper.
+const OURS_BEFORE: &str = "cargo xtask dist, XTASK_MUSL_GCC=0 XTASK_ZIG_CC_DIRECT=0";
 const THEIRS: &str = "cargo-dist (dist build)";
 
-/// Per target: ours, ours with zig for musl (what musl-gcc bought; only when musl-gcc is here),
-/// cargo-dist. Each run starts from an empty target dir and, on our side, an empty zig cache, as
+/// Per target: ours, ours as before the C toolchain changes (what they bought), cargo-dist. Each run starts from an empty target dir and, on our side, an empty zig cache, as
 /// on a fresh CI runner (zig caches built libcs and C objects by path: a warm cache would hide
 /// what a release build pays).
 fn commands(bench: &Bench, ours: &Path, theirs: &Path, dist: &Path, zig: &Path) -> Vec<Command> {
     let q = |p: &Path| quote(&p.display().to_string());
     let xtask = q(&bench.xtask);
-    let musl_gcc = crate::workspace::tools::which("musl-gcc").is_some();
     let mut commands = Vec::new();
     for target in TARGETS {
         let cold_ours = format!("rm -rf {}/target {}", q(ours), q(zig));
@@ -200,15 +199,13 @@ fn commands(bench: &Bench, ours: &Path, theirs: &Path, dist: &Path, zig: &Path) 
         commands.push(
             Command::new(format!("{OURS}: {target}"), ours_line("")).prepare(cold_ours.clone()),
         );
-        if target.ends_with("musl") && musl_gcc {
-            commands.push(
-                Command::new(
-                    format!("{OURS_ZIG}: {target}"),
-                    ours_line("XTASK_MUSL_GCC=0 "),
-                )
-                .prepare(cold_ours),
-            );
-        }
+        commands.push(
+            Command::new(
+                format!("{OURS_BEFORE}: {target}"),
+                ours_line("XTASK_MUSL_GCC=0 XTASK_ZIG_CC_DIRECT=0 "),
+            )
+            .prepare(cold_ours),
+        );
         commands.push(
             Command::new(
                 format!("{THEIRS}: {target}"),
@@ -238,8 +235,8 @@ fn write_up(timings: &[Timing], runs: u32) -> String {
             continue;
         };
         rows.push(doc::timing_row(ours, theirs));
-        if let Some(zig) = find(OURS_ZIG, target) {
-            rows.push(doc::timing_row(zig, theirs));
+        if let Some(before) = find(OURS_BEFORE, target) {
+            rows.push(doc::timing_row(before, theirs));
         }
         rows.push(doc::timing_row(theirs, theirs));
         total_ours += ours.median;
@@ -269,8 +266,10 @@ fn write_up(timings: &[Timing], runs: u32) -> String {
          before every run, and on our side an emptied zig cache (`ZIG_GLOBAL_CACHE_DIR`), as on \
          a fresh CI runner. {runs} round(s), each building every row once, in this order. Our \
          side also verifies, packs, checksums and smoke-runs; cargo-dist's gnu binary needs the \
-         build machine's glibc (no floor) and is not reproducible. Ratio: against cargo-dist on \
-         the same target.\n\n{}\n\
+         build machine's glibc (no floor) and is not reproducible. The `XTASK_MUSL_GCC=0 \
+         XTASK_ZIG_CC_DIRECT=0` rows are our side as it was before the C toolchain changes (all C \
+         code through cargo-zigbuild's zig cc wrapper): the difference is what they bought. \
+         Ratio: against cargo-dist on the same target.\n\n{}\n\
          Goal: at most 0.80x cargo-dist's time per target. Measured: {} at worst, {} in total. \
          **{}**\n",
         doc::table(&doc::TIMING_HEADER, &rows),
