@@ -124,6 +124,15 @@ fn write_script(path: &std::path::Path, text: &str) -> Result<()> {
 /// The zig binary cargo-zigbuild would run: the ziglang package's (`python3 -m ziglang`), else
 /// `zig` on PATH.
 fn zig_binary(sh: &Shell, zigbuild: Option<&Zigbuild>) -> Result<std::path::PathBuf> {
+    static ZIG: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    if let Some(zig) = ZIG.get() {
+        return Ok(zig.clone());
+    }
+    let zig = find_zig(sh, zigbuild)?;
+    Ok(ZIG.get_or_init(|| zig).clone())
+}
+
+fn find_zig(sh: &Shell, zigbuild: Option<&Zigbuild>) -> Result<std::path::PathBuf> {
     let code = "import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))";
     let mut python = cmd!(sh, "{PYTHON} -c {code}").quiet().ignore_stderr();
     for (key, value) in zigbuild.map(|z| z.env.as_slice()).unwrap_or_default() {
@@ -163,22 +172,19 @@ pub fn describe(
     Ok(Some(described))
 }
 
-/// The zig cargo-zigbuild runs: `python3 -m ziglang` first, then `zig` (its own order).
+/// The version of the zig cargo-zigbuild runs (`zig_binary`).
 fn zig_version(sh: &Shell, zigbuild: Option<&Zigbuild>) -> Result<String> {
-    let env = zigbuild.map(|z| z.env.as_slice()).unwrap_or_default();
-    let mut ziglang = cmd!(sh, "{PYTHON} -m ziglang version")
-        .quiet()
-        .ignore_stderr();
-    let mut zig = cmd!(sh, "zig version").quiet().ignore_stderr();
-    for (key, value) in env {
-        ziglang = ziglang.env(key, value);
-        zig = zig.env(key, value);
+    // Asked once per run: a second python start per target would cost a warm no-op run ~60 ms.
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(version) = VERSION.get() {
+        return Ok(version.clone());
     }
-    let version = ziglang
+    let zig = zig_binary(sh, zigbuild)?;
+    let version = cmd!(sh, "{zig} version")
+        .quiet()
         .read()
-        .or_else(|_| zig.read())
-        .context("asking zig for its version (`python3 -m ziglang version`, `zig version`)")?;
-    Ok(version.trim().to_owned())
+        .with_context(|| format!("asking zig for its version (`{} version`)", zig.display()))?;
+    Ok(VERSION.get_or_init(|| version.trim().to_owned()).clone())
 }
 
 const PYTHON: &str = if cfg!(windows) { "python" } else { "python3" };
