@@ -132,7 +132,8 @@ enum Command {
     /// `cargo xtask dist` vs cargo), scan (linkaudit vs scanelf, musl vs gnu), startup
     /// (`--version`, static vs dynamic), size (dist vs release profile), xtask (its cold compile
     /// and dependency count), peer (only when named: against cargo-dist, from PyPI, on fd-find
-    /// from crates.io with jemalloc, cold; each round takes 10-20 minutes on 2 cores). Needs
+    /// from crates.io with jemalloc, cold; each round takes 10-20 minutes on 2 cores), cc (one C
+    /// compiler call: gcc, musl-gcc, zig cc directly and through cargo-zigbuild). Needs
     /// hyperfine and scanelf (apt-get install hyperfine pax-utils).
     /// A full run took 8-13 minutes on 2 cores, mostly cold builds; `--quick` runs each command fewer
     /// times. Sections not run keep their previous text in BENCHMARKS.md.

@@ -7,7 +7,8 @@
 //! commands it runs), `scan` (linkaudit vs scanelf, musl vs gnu; crates/linkaudit/bench/scan.sh),
 //! `startup` (`--version`, static vs dynamic), `size` (dist vs release profile), `xtask` (the
 //! xtask's own cold compile and dependency count), `peer` (against cargo-dist on a C-heavy crate
-//! from crates.io, cold; only when named).
+//! from crates.io, cold; only when named), `cc` (one C compiler call: gcc, musl-gcc, zig cc,
+//! zig cc through cargo-zigbuild).
 
 mod build;
 mod doc;
@@ -34,6 +35,7 @@ pub enum Section {
     Size,
     Xtask,
     Peer,
+    Cc,
 }
 
 impl Section {
@@ -46,12 +48,13 @@ impl Section {
             Section::Size => "size",
             Section::Xtask => "xtask",
             Section::Peer => "peer",
+            Section::Cc => "cc",
         }
     }
 
     /// In BENCHMARKS.md's order; a run without sections runs all but `peer`, whose cold builds
     /// of a real crate take minutes each.
-    const ALL: [Section; 7] = [
+    const ALL: [Section; 8] = [
         Section::Pack,
         Section::Build,
         Section::Scan,
@@ -59,6 +62,7 @@ impl Section {
         Section::Size,
         Section::Xtask,
         Section::Peer,
+        Section::Cc,
     ];
 }
 
@@ -155,6 +159,7 @@ pub fn run(options: Options) -> Result<()> {
             Section::Size => product::size(&bench)?,
             Section::Xtask => xtask_cost::section(&bench)?,
             Section::Peer => peer::section(&bench, options.runs.unwrap_or(bench.runs(3, 1)))?,
+            Section::Cc => peer::compiler_calls(&bench)?,
         };
         let stamp = format!(
             "_Measured {} at commit {}; load average {before} before, {} after._\n\n",
@@ -178,7 +183,7 @@ fn write(out: &Path, machine: &Machine, fresh: &[(String, String)]) -> Result<()
     let mut text = format!(
         "# Benchmarks\n\n\
          Written by `cargo xtask bench`; run it again to refresh: `cargo xtask bench \
-         [pack|build|scan|startup|size|xtask|peer]... [--quick] [--runs N]` replaces the sections it \
+         [pack|build|scan|startup|size|xtask|peer|cc]... [--quick] [--runs N]` replaces the sections it \
          runs and keeps the others (`peer` runs only when named). Times are wall-clock medians from hyperfine with min – max; every ratio \
          compares commands of the same hyperfine run, interleaved under the same load. A load \
          average above the number of cores means other processes competed for the CPU while a \
