@@ -294,6 +294,18 @@ pub fn compiler_calls(bench: &Bench) -> Result<String> {
         .context("finding the ziglang package's zig (`python3 -c 'import ziglang'`)")?;
     let zigbuild = crate::workspace::tools::which("cargo-zigbuild")
         .context("cargo-zigbuild is not on PATH: pip install cargo-zigbuild")?;
+    let zig = zig.trim();
+    let version = cmd!(bench.sh, "{zig} version")
+        .quiet()
+        .read()
+        .context("asking zig for its version")?;
+    // What cargo-zigbuild's wrapper script exports before it runs `cargo-zigbuild zig cc`, so
+    // that it does not look for zig again on every call.
+    let wrapper_env = format!(
+        "env CARGO_ZIGBUILD_ZIG_VERSION={} CARGO_ZIGBUILD_ZIG_COMMAND=python3 \
+         CARGO_ZIGBUILD_ZIG_COMMAND_ARGS='-m ziglang'",
+        version.trim()
+    );
     let (c, o) = (source.display(), dir.join("one-line.o"));
     let flags = "-g -fno-sanitize=all -target x86_64-linux-gnu.2.17";
     // A new comment before every call: zig caches objects by their input, and each test program
@@ -310,12 +322,12 @@ pub fn compiler_calls(bench: &Bench) -> Result<String> {
         ),
         Command::new(
             "zig cc, called directly (ours, gnu)",
-            format!("{} cc {flags} -c {c} -o {}", zig.trim(), o.display()),
+            format!("{zig} cc {flags} -c {c} -o {}", o.display()),
         ),
         Command::new(
             "zig cc through cargo-zigbuild (ours before, gnu)",
             format!(
-                "{} zig cc -- {flags} -c {c} -o {}",
+                "{wrapper_env} {} zig cc -- {flags} -c {c} -o {}",
                 zigbuild.display(),
                 o.display()
             ),
