@@ -154,6 +154,10 @@ struct BenchFlags {
     /// Rounds of the peer section [default: 3, 1 with --quick].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     runs: Option<u32>,
+    /// peer: also time our side as it was before the C toolchain changes (all C code through
+    /// cargo-zigbuild's zig cc), two more cold builds per round.
+    #[arg(long)]
+    before: bool,
     /// Where the results go [default: BENCHMARKS.md in the workspace root].
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -282,6 +286,7 @@ fn main() {
             quick: flags.quick,
             out: flags.out,
             runs: flags.runs,
+            before: flags.before,
         }),
         Command::BenchPack(flags) => bench::pack_once(&flags.out, flags.epoch, &flags.dirs),
         Command::Gather(flags) => gather::run(gather::Options {

@@ -72,6 +72,8 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// Rounds of the peer section (default 3, 1 with `--quick`).
     pub runs: Option<u32>,
+    /// The peer section also times our side as before the C toolchain changes.
+    pub before: bool,
 }
 
 /// What every section needs.
@@ -158,7 +160,11 @@ pub fn run(options: Options) -> Result<()> {
             Section::Startup => product::startup(&bench)?,
             Section::Size => product::size(&bench)?,
             Section::Xtask => xtask_cost::section(&bench)?,
-            Section::Peer => peer::section(&bench, options.runs.unwrap_or(bench.runs(3, 1)))?,
+            Section::Peer => peer::section(
+                &bench,
+                options.runs.unwrap_or(bench.runs(3, 1)),
+                options.before,
+            )?,
             Section::Cc => peer::compiler_calls(&bench)?,
         };
         let stamp = format!(
@@ -183,7 +189,7 @@ fn write(out: &Path, machine: &Machine, fresh: &[(String, String)]) -> Result<()
     let mut text = format!(
         "# Benchmarks\n\n\
          Written by `cargo xtask bench`; run it again to refresh: `cargo xtask bench \
-         [pack|build|scan|startup|size|xtask|peer|cc]... [--quick] [--runs N]` replaces the sections it \
+         [pack|build|scan|startup|size|xtask|peer|cc]... [--quick] [--runs N] [--before]` replaces the sections it \
          runs and keeps the others (`peer` runs only when named). Times are wall-clock medians from hyperfine with min – max; every ratio \
          compares commands of the same hyperfine run, interleaved under the same load. A load \
          average above the number of cores means other processes competed for the CPU while a \

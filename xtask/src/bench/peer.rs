@@ -26,7 +26,7 @@ const TARGETS: [&str; 2] = ["x86_64-unknown-linux-gnu", "x86_64-unknown-linux-mu
 const PROFILE: &str =
     "[profile.dist]\ninherits = \"release\"\nlto = true\ncodegen-units = 1\nstrip = true\n";
 
-pub fn section(bench: &Bench, runs: u32) -> Result<String> {
+pub fn section(bench: &Bench, runs: u32, before: bool) -> Result<String> {
     let dir = bench.scratch.join("peer");
     let source = fetch(bench, &dir)?;
     let ours = prepare(bench, &source, &dir.join("xtask-side"), &xtask_config())?;
@@ -37,7 +37,8 @@ pub fn section(bench: &Bench, runs: u32) -> Result<String> {
         &cargo_dist_config(),
     )?;
     let dist = install_cargo_dist(bench, &dir)?;
-    let commands = commands(bench, &ours, &theirs, &dist, &dir.join("zig-cache"));
+    let zig = dir.join("zig-cache");
+    let commands = commands(bench, (&ours, &theirs, &dist, &zig), before);
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); commands.len()];
     for round in 0..runs {
         eprintln!("bench: peer round {} of {runs}", round + 1);
@@ -179,10 +180,15 @@ const OURS: &str = "cargo xtask dist";
 const OURS_BEFORE: &str = "cargo xtask dist, XTASK_MUSL_GCC=0 XTASK_ZIG_CC_DIRECT=0";
 const THEIRS: &str = "cargo-dist (dist build)";
 
-/// Per target: ours, ours as before the C toolchain changes (what they bought), cargo-dist. Each run starts from an empty target dir and, on our side, an empty zig cache, as
+/// Per target: ours, with `before` ours as before the C toolchain changes (what they bought),
+/// cargo-dist. Each run starts from an empty target dir and, on our side, an empty zig cache, as
 /// on a fresh CI runner (zig caches built libcs and C objects by path: a warm cache would hide
 /// what a release build pays).
-fn commands(bench: &Bench, ours: &Path, theirs: &Path, dist: &Path, zig: &Path) -> Vec<Command> {
+fn commands(
+    bench: &Bench,
+    (ours, theirs, dist, zig): (&Path, &Path, &Path, &Path),
+    before: bool,
+) -> Vec<Command> {
     let q = |p: &Path| quote(&p.display().to_string());
     let xtask = q(&bench.xtask);
     let mut commands = Vec::new();
@@ -199,13 +205,15 @@ fn commands(bench: &Bench, ours: &Path, theirs: &Path, dist: &Path, zig: &Path) 
         commands.push(
             Command::new(format!("{OURS}: {target}"), ours_line("")).prepare(cold_ours.clone()),
         );
-        commands.push(
-            Command::new(
-                format!("{OURS_BEFORE}: {target}"),
-                ours_line("XTASK_MUSL_GCC=0 XTASK_ZIG_CC_DIRECT=0 "),
-            )
-            .prepare(cold_ours),
-        );
+        if before {
+            commands.push(
+                Command::new(
+                    format!("{OURS_BEFORE}: {target}"),
+                    ours_line("XTASK_MUSL_GCC=0 XTASK_ZIG_CC_DIRECT=0 "),
+                )
+                .prepare(cold_ours),
+            );
+        }
         commands.push(
             Command::new(
                 format!("{THEIRS}: {target}"),
