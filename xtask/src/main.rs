@@ -131,7 +131,10 @@ enum Command {
     /// sha256sum), build (one cargo invocation vs one per target, cold and warm; warm
     /// `cargo xtask dist` vs cargo), scan (linkaudit vs scanelf, musl vs gnu), startup
     /// (`--version`, static vs dynamic), size (dist vs release profile), xtask (its cold compile
-    /// and dependency count). Needs hyperfine and scanelf (apt-get install hyperfine pax-utils).
+    /// and dependency count), peer (only when named: against cargo-dist, from PyPI, on fd-find
+    /// from crates.io with jemalloc, cold; each round takes 10-20 minutes on 2 cores), cc (one C
+    /// compiler call: gcc, musl-gcc, zig cc directly and through cargo-zigbuild). Needs
+    /// hyperfine and scanelf (apt-get install hyperfine pax-utils).
     /// A full run took 8-13 minutes on 2 cores, mostly cold builds; `--quick` runs each command fewer
     /// times. Sections not run keep their previous text in BENCHMARKS.md.
     Bench(BenchFlags),
@@ -148,6 +151,13 @@ struct BenchFlags {
     /// Fewer runs of each command (one cold build instead of two, ...): rougher figures, sooner.
     #[arg(long)]
     quick: bool,
+    /// Rounds of the peer section [default: 3, 1 with --quick].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    runs: Option<u32>,
+    /// peer: also time our side as it was before the C toolchain changes (all C code through
+    /// cargo-zigbuild's zig cc), two more cold builds per round.
+    #[arg(long)]
+    before: bool,
     /// Where the results go [default: BENCHMARKS.md in the workspace root].
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -275,6 +285,8 @@ fn main() {
             sections: flags.sections,
             quick: flags.quick,
             out: flags.out,
+            runs: flags.runs,
+            before: flags.before,
         }),
         Command::BenchPack(flags) => bench::pack_once(&flags.out, flags.epoch, &flags.dirs),
         Command::Gather(flags) => gather::run(gather::Options {

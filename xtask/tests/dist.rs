@@ -767,6 +767,17 @@ fn the_manifest_describes_the_release(dist: &Path, ws: &Path) {
             _ => ("glibc:2.17", Some("glibc 2.")),
         };
         assert_eq!(artifact["policy"], policy);
+        // The C toolchain that built it: musl-gcc and cc (musl-tools is installed for the tests)
+        // for x86_64 musl on this x86_64 host, mingw-w64's gcc for windows-gnu, zig for the rest.
+        let c = artifact["c_toolchain"].as_str().unwrap();
+        match artifact["target"].as_str().unwrap() {
+            "x86_64-unknown-linux-musl" => assert!(
+                c.starts_with("musl-gcc: ") && c.contains(", musl 1.") && c.contains("; GNU ld"),
+                "{c}"
+            ),
+            t if t.contains("windows") => assert!(c.starts_with("x86_64-w64-mingw32-gcc "), "{c}"),
+            _ => assert!(c.starts_with("zig 0."), "{c}"),
+        }
         // The measured floor, next to the verdict.
         let measured = artifact["binaries"][0]["floor"].as_str();
         match floor {

@@ -5,7 +5,8 @@
 //!    headers, and SHA256SUMS, the .sha256 and the manifest updated to match, so that `linkaudit
 //!    verify` passes) is caught: exit 1, naming the member, the offset and the section;
 //! 3. bad input, one line each: a manifest whose commit is not in this clone, a directory with
-//!    no manifest.
+//!    no manifest;
+//! 4. an archive rebuilt with another C toolchain than the manifest records is not checked.
 //!
 //! Needs: rustup target x86_64-unknown-linux-musl, zig + cargo-zigbuild (or pip), git.
 
@@ -100,6 +101,44 @@ fn a_release_reproduces_and_a_changed_byte_is_named() {
         "{}",
         none.stderr
     );
+}
+
+/// A release whose x86_64 musl archive musl-gcc built (musl-tools is installed for the tests),
+/// rebuilt with zig (`XTASK_MUSL_GCC=0`): its bytes differ, and reproduce says that it could not
+/// check it, naming both C toolchains, instead of calling it a difference.
+#[test]
+fn a_rebuild_with_another_c_toolchain_is_not_checked() {
+    let ws = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reproduce-toolchain/ws");
+    let _ = std::fs::remove_dir_all(&ws);
+    make_fixture(&ws, &repo_root().join("Cargo.lock"));
+    let dist =
+        |command: &mut Command| xtask(command.args(["dist", "--target", MUSL]).current_dir(&ws));
+    assert_eq!(dist(&mut Command::new(env!("CARGO_BIN_EXE_xtask"))).code, 0);
+    let manifest = std::fs::read_to_string(ws.join("dist/dist-manifest.json")).unwrap();
+    assert!(
+        manifest.contains("\"c_toolchain\": \"musl-gcc: "),
+        "{manifest}"
+    );
+    let other = xtask(
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["reproduce", "dist"])
+            .env("XTASK_MUSL_GCC", "0")
+            .current_dir(&ws),
+    );
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    let line = format!(
+        "reproduce  {}  not checked: built with C toolchain musl-gcc: ",
+        archive_name(MUSL)
+    );
+    assert!(other.stdout.contains(&line), "{}", other.stdout);
+    assert!(
+        other.stdout.contains(", rebuilt here with zig 0."),
+        "{}",
+        other.stdout
+    );
+    assert!(other
+        .stdout
+        .contains("0 identical, 0 differ, 1 not checked"));
 }
 
 /// Rewrites the tar.gz with the same entries and headers, `member` with its first `.text` byte

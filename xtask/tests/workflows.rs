@@ -122,7 +122,7 @@ fn release_yml_takes_targets_and_runners_from_the_plan() {
     }
     // Every run: step is one `cargo xtask` command, but for two setup lines.
     let setup = [
-        "sudo apt-get update -q && sudo apt-get install -q -y qemu-user-static libc6-arm64-cross",
+        "sudo apt-get update -q && sudo apt-get install -q -y qemu-user-static libc6-arm64-cross musl-tools",
         "mkdir wheels && cp dist/*.whl wheels/",
     ];
     for (name, body) in &jobs {

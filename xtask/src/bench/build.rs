@@ -229,7 +229,7 @@ fn copy_fixture(bench: &Bench, ws: &Path) -> Result<()> {
     .with_context(|| format!("writing {}", manifest.display()))
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     for entry in std::fs::read_dir(from).with_context(|| format!("listing {}", from.display()))? {
         let entry = entry?;

@@ -6,12 +6,15 @@
 //! cargo invocation vs one per target, cold and warm; warm `cargo xtask dist` vs the cargo
 //! commands it runs), `scan` (linkaudit vs scanelf, musl vs gnu; crates/linkaudit/bench/scan.sh),
 //! `startup` (`--version`, static vs dynamic), `size` (dist vs release profile), `xtask` (the
-//! xtask's own cold compile and dependency count).
+//! xtask's own cold compile and dependency count), `peer` (against cargo-dist on a C-heavy crate
+//! from crates.io, cold; only when named), `cc` (one C compiler call: gcc, musl-gcc, zig cc,
+//! zig cc through cargo-zigbuild).
 
 mod build;
 mod doc;
 mod hyperfine;
 mod pack;
+mod peer;
 mod product;
 mod xtask_cost;
 
@@ -31,6 +34,8 @@ pub enum Section {
     Startup,
     Size,
     Xtask,
+    Peer,
+    Cc,
 }
 
 impl Section {
@@ -42,16 +47,22 @@ impl Section {
             Section::Startup => "startup",
             Section::Size => "size",
             Section::Xtask => "xtask",
+            Section::Peer => "peer",
+            Section::Cc => "cc",
         }
     }
 
-    const ALL: [Section; 6] = [
+    /// In BENCHMARKS.md's order; a run without sections runs all but `peer`, whose cold builds
+    /// of a real crate take minutes each.
+    const ALL: [Section; 8] = [
         Section::Pack,
         Section::Build,
         Section::Scan,
         Section::Startup,
         Section::Size,
         Section::Xtask,
+        Section::Peer,
+        Section::Cc,
     ];
 }
 
@@ -59,6 +70,10 @@ pub struct Options {
     pub sections: Vec<Section>,
     pub quick: bool,
     pub out: Option<PathBuf>,
+    /// Rounds of the peer section (default 3, 1 with `--quick`).
+    pub runs: Option<u32>,
+    /// The peer section also times our side as before the C toolchain changes.
+    pub before: bool,
 }
 
 /// What every section needs.
@@ -128,6 +143,7 @@ pub fn run(options: Options) -> Result<()> {
     let mut sections = options.sections;
     if sections.is_empty() {
         sections = Section::ALL.to_vec();
+        sections.retain(|s| *s != Section::Peer);
     }
     sections.sort();
     sections.dedup();
@@ -144,6 +160,12 @@ pub fn run(options: Options) -> Result<()> {
             Section::Startup => product::startup(&bench)?,
             Section::Size => product::size(&bench)?,
             Section::Xtask => xtask_cost::section(&bench)?,
+            Section::Peer => peer::section(
+                &bench,
+                options.runs.unwrap_or(bench.runs(3, 1)),
+                options.before,
+            )?,
+            Section::Cc => peer::compiler_calls(&bench)?,
         };
         let stamp = format!(
             "_Measured {} at commit {}; load average {before} before, {} after._\n\n",
@@ -167,8 +189,8 @@ fn write(out: &Path, machine: &Machine, fresh: &[(String, String)]) -> Result<()
     let mut text = format!(
         "# Benchmarks\n\n\
          Written by `cargo xtask bench`; run it again to refresh: `cargo xtask bench \
-         [pack|build|scan|startup|size|xtask]... [--quick]` replaces the sections it runs and keeps \
-         the others. Times are wall-clock medians from hyperfine with min – max; every ratio \
+         [pack|build|scan|startup|size|xtask|peer|cc]... [--quick] [--runs N] [--before]` replaces the sections it \
+         runs and keeps the others (`peer` runs only when named). Times are wall-clock medians from hyperfine with min – max; every ratio \
          compares commands of the same hyperfine run, interleaved under the same load. A load \
          average above the number of cores means other processes competed for the CPU while a \
          section ran: compare the ratios more than the absolute times.\n\n\

@@ -5,6 +5,7 @@
 //! removed from our environment before we get here (see `plan.rs`), because either one replaces the
 //! config's `[target]` rustflags.
 
+use super::c_toolchain;
 use crate::workspace::config::{cargo_program, Package, Workspace};
 use crate::workspace::report::Report;
 use crate::workspace::target::{How, TargetTriple};
@@ -28,15 +29,16 @@ pub struct BuiltBinary {
     pub path: PathBuf,
 }
 
-/// Runs one cargo invocation for `triples`, which all build the same way.
+/// Runs one cargo invocation for `triples`, which all build the same way; returns each
+/// triple's C toolchain for the manifest (`c_toolchain.rs`).
 pub fn build(
     sh: &Shell,
     ws: &Workspace,
-    how: How,
+    (how, host): (How, &TargetTriple),
     triples: &[TargetTriple],
     zigbuild: Option<&Zigbuild>,
     report: &Report,
-) -> Result<()> {
+) -> Result<Vec<(TargetTriple, Option<String>)>> {
     let (program, env) = match (how, zigbuild) {
         (How::Zigbuild, Some(z)) => (z.program.clone(), z.env.clone()),
         (How::Zigbuild, None) => bail!("internal error: cargo-zigbuild was not set up"),
@@ -46,7 +48,11 @@ pub fn build(
     let started = Instant::now();
     // cargo reports on stderr; stdout is kept for `--json`.
     let mut command = cmd!(sh, "{program} {args...}").ignore_stdout();
-    for (key, value) in env.into_iter().chain(deployment_target(ws, triples)) {
+    for (key, value) in env
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .chain(extra_env(sh, ws, (how, host), triples, zigbuild)?)
+    {
         command = command.env(key, value);
     }
     if how == How::Zigbuild && triples.iter().any(TargetTriple::is_apple) {
@@ -60,7 +66,9 @@ pub fn build(
             )
         })?;
     }
+    let mut toolchains = Vec::new();
     for triple in triples {
+        let c = c_toolchain::describe(sh, how, triple, zigbuild)?;
         let floor = match how {
             How::Zigbuild if triple.is_linux_gnu() => {
                 format!(", glibc floor pinned at {}", ws.glibc_floor)
@@ -77,14 +85,45 @@ pub fn build(
             "build",
             triple.as_str(),
             &format!(
-                "ok ({}{floor}, {:.0?} for {} target(s))",
+                "ok ({}{floor}, {:.0?} for {} target(s); C: {})",
                 how.describe(),
                 started.elapsed(),
-                triples.len()
+                triples.len(),
+                c.as_deref().unwrap_or("the runner's")
             ),
         );
+        toolchains.push((triple.clone(), c));
     }
-    Ok(())
+    Ok(toolchains)
+}
+
+/// The environment an invocation adds besides the tools' own: `MACOSX_DEPLOYMENT_TARGET` for
+/// Apple targets, the C compiler of Linux targets (`c_toolchain.rs`: musl-gcc for a native
+/// x86_64 musl build, zig cc called directly under cargo-zigbuild).
+pub fn extra_env(
+    sh: &Shell,
+    ws: &Workspace,
+    (how, host): (How, &TargetTriple),
+    triples: &[TargetTriple],
+    zigbuild: Option<&Zigbuild>,
+) -> Result<Vec<(String, OsString)>> {
+    let mut env: Vec<(String, OsString)> = deployment_target(ws, triples)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let musl_gcc = triples
+        .iter()
+        .any(|t| c_toolchain::uses_musl_gcc(host, t, ws));
+    match how {
+        How::Build if musl_gcc => env.extend(
+            c_toolchain::musl_gcc_env(ws)
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v)),
+        ),
+        How::Zigbuild => env.extend(c_toolchain::direct_zig_cc(sh, ws, triples, zigbuild)?),
+        _ => {}
+    }
+    Ok(env)
 }
 
 /// `MACOSX_DEPLOYMENT_TARGET` for an invocation of Apple targets (all with the same floor, see
@@ -184,14 +223,7 @@ pub fn cargo_args(
 /// replace them. Any `[build] rustflags` are then unused for these targets: cargo reads those only
 /// when no `[target]` rustflags apply, which is why static linking belongs in `[target]` tables.
 fn reproducible_config(ws: &Workspace, triple: &TargetTriple) -> String {
-    // rustc applies the LAST matching remapping, so the most specific prefix comes last.
-    let mut remaps = Vec::new();
-    if let Some(cargo_home) = cargo_home() {
-        remaps.push((cargo_home, "/cargo".to_owned()));
-    }
-    remaps.push((ws.root.clone(), ".".to_owned()));
-    remaps.push((ws.target_dir.clone(), "./target".to_owned()));
-    let mut flags: Vec<String> = remaps
+    let mut flags: Vec<String> = remaps(ws)
         .iter()
         .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
         .collect();
@@ -220,6 +252,19 @@ fn reproducible_config(ws: &Workspace, triple: &TargetTriple) -> String {
     // A JSON array of strings is a valid TOML array, with any quote or backslash escaped.
     let value = serde_json::to_string(&flags).expect("strings serialize");
     format!("target.{key}.rustflags={value}")
+}
+
+/// The paths kept out of the binaries and what they become: the cargo home, the checkout, the
+/// target dir. rustc and gcc both apply the LAST matching remapping, so the most specific prefix
+/// comes last.
+pub fn remaps(ws: &Workspace) -> Vec<(PathBuf, String)> {
+    let mut remaps = Vec::new();
+    if let Some(cargo_home) = cargo_home() {
+        remaps.push((cargo_home, "/cargo".to_owned()));
+    }
+    remaps.push((ws.root.clone(), ".".to_owned()));
+    remaps.push((ws.target_dir.clone(), "./target".to_owned()));
+    remaps
 }
 
 fn cargo_home() -> Option<PathBuf> {
@@ -262,11 +307,12 @@ pub fn built_binaries(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use linkaudit::GlibcVersion;
 
-    fn workspace() -> Workspace {
+    /// A workspace at /src/ws with one package `tool`; c_toolchain.rs's tests share it.
+    pub(in crate::pipeline) fn workspace() -> Workspace {
         Workspace {
             root: "/src/ws".into(),
             target_dir: "/src/ws/target".into(),

@@ -11,6 +11,7 @@
 //! it was; a run killed at any moment leaves it consistent (handover.rs, sign.rs).
 
 mod build;
+mod c_toolchain;
 pub mod handover;
 pub mod installer;
 pub mod pack;
@@ -32,6 +33,7 @@ use crate::workspace::tools;
 use anyhow::{Context, Result};
 pub use handover::{write_checksums_and_manifest, Staging};
 pub use sign::commit_signed;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use xshell::Shell;
 
@@ -55,11 +57,11 @@ pub fn run(options: Options) -> Result<()> {
     let _lock = OutDirLock::acquire(&out_dir)?;
     let signer = Signer::from_env_for(&sh, ws)?;
     plan::print_plan(&report, &planned.plan, ws, &out_dir);
-    let source = source::Source::detect(&sh, &ws.root, &report)?;
+    let mut source = source::Source::detect(&sh, &ws.root, &report)?;
     source.print(&report);
 
     let buildable = planned.buildable();
-    build_all(&sh, &planned, &buildable, &report)?;
+    source.c_toolchains = build_all(&sh, &planned, &buildable, &report)?;
     let verified = verify::verify_all(ws, &buildable, &report, &out_dir)?;
 
     let mut staging = Staging::create(&out_dir)?;
@@ -111,13 +113,13 @@ fn manifest_of(ws: &Workspace, source: &source::Source, artifacts: Vec<Artifact>
 }
 
 /// Adds the missing rustup targets (and cargo-zigbuild when a target needs it), then runs one
-/// cargo or cargo-zigbuild per build method.
+/// cargo or cargo-zigbuild per build method; returns each target's C toolchain.
 fn build_all(
     sh: &Shell,
     planned: &plan::Planned,
     buildable: &[TargetTriple],
     report: &Report,
-) -> Result<()> {
+) -> Result<BTreeMap<TargetTriple, Option<String>>> {
     let ws = &planned.ws;
     let invocations = plan::invocations(&planned.plan, &planned.host.triple, &planned.ws.floors());
     tools::ensure_rustup_targets(sh, planned.rustup.as_ref(), buildable, report)?;
@@ -126,8 +128,17 @@ fn build_all(
     } else {
         None
     };
+    let mut toolchains = BTreeMap::new();
     for (how, triples) in &invocations {
-        build::build(sh, ws, *how, triples, zigbuild.as_ref(), report)?;
+        let host = &planned.host.triple;
+        toolchains.extend(build::build(
+            sh,
+            ws,
+            (*how, host),
+            triples,
+            zigbuild.as_ref(),
+            report,
+        )?);
     }
-    Ok(())
+    Ok(toolchains)
 }

@@ -97,7 +97,7 @@ pub fn pack_all(
             job.archive.clone(),
             packed.size,
             packed.sha256,
-            &source.rustc,
+            source,
         ));
     }
     artifacts.sort_by(|a, b| a.archive.cmp(&b.archive));
@@ -146,7 +146,7 @@ pub fn artifact(
     archive: String,
     size: u64,
     sha256: String,
-    rustc: &str,
+    source: &Source,
 ) -> Artifact {
     Artifact {
         package: item.package.name.clone(),
@@ -160,7 +160,8 @@ pub fn artifact(
             .first()
             .and_then(|l| l.policy.as_ref())
             .map(|p| p.to_string()),
-        rustc: rustc.to_owned(),
+        rustc: source.rustc.clone(),
+        c_toolchain: source.c_toolchains.get(&item.triple).cloned().flatten(),
         binaries: item
             .linkage
             .iter()

@@ -3,6 +3,7 @@
 //! unbuildable `--target`s fail here, before anything is built or written.
 
 use super::build;
+use super::c_toolchain;
 use crate::workspace::config::{self, Workspace};
 use crate::workspace::report::Report;
 use crate::workspace::target::{Host, How, Status, TargetTriple};
@@ -120,7 +121,15 @@ fn plan(
             }
         }
         let method = ws.build_method(&triple)?;
-        let status = host.can_build(&triple, method);
+        let status = match host.can_build(&triple, method) {
+            // Native x86_64 musl with musl-gcc: the host's compiler and linker, no zig.
+            Status::Build(How::Zigbuild)
+                if c_toolchain::uses_musl_gcc(&host.triple, &triple, ws) =>
+            {
+                Status::Build(How::Build)
+            }
+            status => status,
+        };
         if let (true, Status::Skip { missing, runner }) = (explicit, &status) {
             bail!(
                 "cannot build `{triple}` on this {} host: it needs {missing}; the {runner} \
@@ -157,6 +166,9 @@ pub fn print_plan(report: &Report, plan: &[PlanEntry], ws: &Workspace, out_dir: 
                         "build with cargo zigbuild (--target {}.{})",
                         e.triple, ws.glibc_floor
                     )
+                }
+                Status::Build(How::Build) if e.triple.is_linux() => {
+                    "build with cargo build (C code: musl-gcc; linker: cc)".to_owned()
                 }
                 Status::Build(how) => format!("build with {}", how.describe()),
                 Status::Skip { missing, runner } => {
@@ -207,7 +219,7 @@ pub fn invocations(
 pub struct BuildCommand {
     pub program: PathBuf,
     pub args: Vec<std::ffi::OsString>,
-    pub env: Vec<(&'static str, std::ffi::OsString)>,
+    pub env: Vec<(String, std::ffi::OsString)>,
 }
 
 /// What this host builds of the matrix, and how.
@@ -228,14 +240,24 @@ pub fn local_matrix(sh: &Shell, profile: &str) -> Result<LocalMatrix> {
     let mut commands = Vec::new();
     let floors = planned.ws.floors();
     for (how, triples) in invocations(&planned.plan, &planned.host.triple, &floors) {
-        let (program, mut env) = match how {
-            How::Zigbuild => {
-                let z = tools::ensure_zigbuild(sh, &planned.ws.target_dir, &report)?;
-                (z.program, z.env)
-            }
-            _ => (config::cargo_program(), Vec::new()),
+        let zigbuild = match how {
+            How::Zigbuild => Some(tools::ensure_zigbuild(sh, &planned.ws.target_dir, &report)?),
+            _ => None,
         };
-        env.extend(build::deployment_target(&planned.ws, &triples));
+        let program = zigbuild
+            .as_ref()
+            .map_or_else(config::cargo_program, |z| z.program.clone());
+        let mut env: Vec<(String, std::ffi::OsString)> = zigbuild
+            .iter()
+            .flat_map(|z| z.env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())))
+            .collect();
+        env.extend(build::extra_env(
+            sh,
+            &planned.ws,
+            (how, &planned.host.triple),
+            &triples,
+            zigbuild.as_ref(),
+        )?);
         let args = build::cargo_args(&planned.ws, how, &triples, profile);
         commands.push(BuildCommand { program, args, env });
     }

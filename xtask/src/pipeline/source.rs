@@ -4,7 +4,9 @@
 
 use super::plan::rustc_program;
 use crate::workspace::report::Report;
+use crate::workspace::target::TargetTriple;
 use anyhow::{Context, Result};
+use std::collections::BTreeMap;
 use std::path::Path;
 use xshell::{cmd, Shell};
 
@@ -14,6 +16,8 @@ pub struct Source {
     pub epoch: u64,
     epoch_from: &'static str,
     pub rustc: String,
+    /// Each built target's C toolchain (`c_toolchain.rs`), filled in by the build step.
+    pub c_toolchains: BTreeMap<TargetTriple, Option<String>>,
 }
 
 impl Source {
@@ -83,6 +87,7 @@ impl Source {
             epoch,
             epoch_from,
             rustc,
+            c_toolchains: BTreeMap::new(),
         })
     }
 }

@@ -232,7 +232,7 @@ pub fn wheel_all(
             written.file_name,
             size,
             sha256,
-            &source.rustc,
+            source,
         ));
     }
     Ok(artifacts)

@@ -6,8 +6,14 @@
 //! that rustc (`rustup run <version>` when it is not the default one; installed with rustup when
 //! missing) and that epoch, and compares every rebuilt archive with DIR's: `identical`, or the
 //! first member that differs and the offset inside it, and for a binary the section holding that
-//! offset. Targets this host cannot build are listed as not checked, with dist's reason. Zig is the
-//! one on PATH, or the version dist pins and installs (0.17.1): the manifest does not record it.
+//! offset. Targets this host cannot build are listed as not checked, with dist's reason.
+//!
+//! The C toolchain (zig, musl-gcc, mingw-w64 gcc) is the one dist finds here: zig on PATH or the
+//! version the commit pins, the host's musl-gcc. The manifest records each artifact's
+//! (`c_toolchain`); an archive whose bytes differ while its rebuild's toolchain differs from the
+//! recorded one is listed as not checked, naming both, not as a difference: its bytes were never
+//! expected to agree. Installing the recorded toolchain is left to the person checking (one line
+//! says which), since dist picks a zig already on PATH before its own pinned one.
 //!
 //! Exit 0 when every rebuilt archive is identical, 1 otherwise; DIR is never written.
 
@@ -110,9 +116,11 @@ impl Drop for Worktree<'_> {
     }
 }
 
-/// What was rebuilt: archive name -> its path; and target -> why it was not.
+/// What was rebuilt: archive name -> its path and the C toolchain the rebuild's manifest
+/// records; and target -> why it was not.
 struct Rebuilt {
     archives: BTreeMap<String, PathBuf>,
+    toolchains: BTreeMap<String, Option<String>>,
     skipped: BTreeMap<String, String>,
 }
 
@@ -133,6 +141,7 @@ fn rebuild_all(sh: &Shell, work: &Path, manifest: &Manifest, report: &Report) ->
     }
     let mut rebuilt = Rebuilt {
         archives: BTreeMap::new(),
+        toolchains: BTreeMap::new(),
         skipped: BTreeMap::new(),
     };
     for (rustc, mut targets) in by_rustc {
@@ -157,6 +166,13 @@ fn rebuild_all(sh: &Shell, work: &Path, manifest: &Manifest, report: &Report) ->
         }
         if targets.is_empty() {
             continue;
+        }
+        let own = Manifest::read(&out.join(MANIFEST))
+            .map_err(|err| anyhow::anyhow!("the rebuild's {MANIFEST}: {err}"))?;
+        for artifact in own.artifacts {
+            rebuilt
+                .toolchains
+                .insert(artifact.archive, artifact.c_toolchain);
         }
         for entry in
             std::fs::read_dir(&out).with_context(|| format!("listing {}", out.display()))?

@@ -218,7 +218,7 @@ impl Host {
     }
 }
 
-fn mingw_gcc(triple: &TargetTriple) -> String {
+pub fn mingw_gcc(triple: &TargetTriple) -> String {
     format!("{}-w64-mingw32-gcc", triple.arch())
 }
 

