@@ -105,47 +105,27 @@ pub fn check(ws: &Workspace, targets: &[TargetTriple], report: &Report) -> Resul
 
 /// What cargo-binstall renders for one (package, target), against what `dist` writes.
 fn check_target(package: &Package, meta: &Meta, triple: &TargetTriple) -> Result<(), String> {
-    let target = triple.as_str();
     if let Some(key) = meta.overrides.keys().find(|key| key.starts_with("cfg(")) {
         return Err(format!(
             "overrides.'{key}' is not checked by cargo xtask dist: write one \
              [package.metadata.binstall.overrides.<target>] per target instead"
         ));
     }
+    let target = triple.as_str();
+    // cargo-binstall's merge: the exact target's override, else the table's own key.
     let own = meta.overrides.get(target);
     let pick = |field: fn(&Override) -> &Option<String>, base: &Option<String>| {
         own.and_then(|o| field(o).clone()).or_else(|| base.clone())
     };
-    let pkg_fmt = pick(|o| &o.pkg_fmt, &meta.pkg_fmt);
-    let pkg_url = pick(|o| &o.pkg_url, &meta.pkg_url);
-    let bin_dir = pick(|o| &o.bin_dir, &meta.bin_dir);
-    let signature = own
-        .and_then(|o| o.signing.as_ref())
-        .or(meta.signing.as_ref())
-        .and_then(|s| s.file.clone());
-
-    let name = ArchiveName {
-        package: package.name.clone(),
-        target: triple.target().clone(),
-    };
-    let archive = name.to_string();
-    let suffix = format!(".{}", triple.target().archive_extension());
-    let wanted_fmt = if triple.is_windows() { "zip" } else { "tgz" };
-    if let Some(fmt) = pkg_fmt.as_deref().filter(|fmt| *fmt != wanted_fmt) {
-        let table = if own.is_some_and(|o| o.pkg_fmt.is_some()) || triple.is_windows() {
-            format!("[package.metadata.binstall.overrides.{target}]")
-        } else {
-            "[package.metadata.binstall]".to_owned()
-        };
-        return Err(format!(
-            "pkg-fmt is \"{fmt}\" for {target}, whose archive is a {suffix}: set pkg-fmt = \
-             \"{wanted_fmt}\" in {table}"
-        ));
+    if let Some(fmt) = pick(|o| &o.pkg_fmt, &meta.pkg_fmt) {
+        let in_override = own.is_some_and(|o| o.pkg_fmt.is_some());
+        check_pkg_fmt(&fmt, triple, in_override)?;
     }
     let repo = package
         .repository
         .as_deref()
-        .map(|repo| repo.trim_end_matches('/'));
+        .map(|r| r.trim_end_matches('/'));
+    let suffix = format!(".{}", triple.target().archive_extension());
     let values = Values {
         package,
         repo,
@@ -155,51 +135,91 @@ fn check_target(package: &Package, meta: &Meta, triple: &TargetTriple) -> Result
         bin: None,
         url: None,
     };
+    let name = ArchiveName {
+        package: package.name.clone(),
+        target: triple.target().clone(),
+    };
     let url = format!(
-        "{}/releases/download/v{}/{archive}",
+        "{}/releases/download/v{}/{name}",
         repo.unwrap_or("<repository>"),
         package.version
     );
-    if let Some(template) = &pkg_url {
-        let got = render(template, &values).map_err(|err| format!("pkg-url {err}"))?;
-        if got != url {
-            return Err(format!(
-                "pkg-url gives {got} for {target}, but the release has {url}: set pkg-url = \
-                 \"{PKG_URL}\""
-            ));
-        }
+    if let Some(template) = pick(|o| &o.pkg_url, &meta.pkg_url) {
+        let hint = format!("set pkg-url = \"{PKG_URL}\"");
+        compare("pkg-url", &template, &values, &url, &hint)?;
     }
-    if let Some(template) = &bin_dir {
+    if let Some(template) = pick(|o| &o.bin_dir, &meta.bin_dir) {
         for bin in &package.binaries {
+            let path = format!("{}/{bin}{}", name.top_dir(), triple.exe_suffix());
             let values = Values {
                 bin: Some(bin),
                 ..values
             };
-            let got = render(template, &values).map_err(|err| format!("bin-dir {err}"))?;
-            let path = format!("{}/{bin}{}", name.top_dir(), triple.exe_suffix());
-            if got.trim_start_matches("./") != path {
-                return Err(format!(
-                    "bin-dir gives {got} for {bin} on {target}, but the archive holds {path}: \
-                     set bin-dir = \"{BIN_DIR}\""
-                ));
-            }
+            let hint = format!("set bin-dir = \"{BIN_DIR}\"");
+            compare("bin-dir", &template, &values, &path, &hint)?;
         }
     }
-    if let Some(template) = &signature {
+    let signing = own
+        .and_then(|o| o.signing.as_ref())
+        .or(meta.signing.as_ref());
+    if let Some(template) = signing.and_then(|s| s.file.as_ref()) {
         let values = Values {
             url: Some(&url),
             ..values
         };
-        let got = render(template, &values).map_err(|err| format!("signing.file {err}"))?;
         let sig = super::signing::archive_signature(&url);
-        if got != sig {
-            return Err(format!(
-                "signing.file gives {got} for {target}, but the signature is {sig}: remove \
-                 signing.file (cargo-binstall's default is {{ url }}.sig)"
-            ));
-        }
+        let hint = "remove signing.file (cargo-binstall's default is { url }.sig)";
+        compare("signing.file", template, &values, &sig, hint)?;
     }
     Ok(())
+}
+
+/// cargo-binstall downloads `tgz` as `.tgz` or `.tar.gz`, `zip` as `.zip`; no other format
+/// reads a release archive.
+fn check_pkg_fmt(fmt: &str, triple: &TargetTriple, in_override: bool) -> Result<(), String> {
+    let (wanted, suffix) = match triple.is_windows() {
+        true => ("zip", ".zip"),
+        false => ("tgz", ".tar.gz"),
+    };
+    if fmt == wanted {
+        return Ok(());
+    }
+    let target = triple.as_str();
+    let table = match in_override || triple.is_windows() {
+        true => format!("[package.metadata.binstall.overrides.{target}]"),
+        false => "[package.metadata.binstall]".to_owned(),
+    };
+    Err(format!(
+        "pkg-fmt is \"{fmt}\" for {target}, whose archive is a {suffix}: set pkg-fmt = \
+         \"{wanted}\" in {table}"
+    ))
+}
+
+/// `key`'s template rendered with `values` must be `wanted`.
+fn compare(
+    key: &str,
+    template: &str,
+    values: &Values,
+    wanted: &str,
+    hint: &str,
+) -> Result<(), String> {
+    let got = render(template, values).map_err(|err| format!("{key} {err}"))?;
+    // cargo-binstall normalises bin-dir as a path, so `./dir/bin` is `dir/bin`.
+    if got.trim_start_matches("./") == wanted {
+        return Ok(());
+    }
+    let whose = match values.bin {
+        Some(bin) => format!("{bin} on {}", values.target),
+        None => values.target.to_owned(),
+    };
+    let what = match key {
+        "pkg-url" => "the release has",
+        "bin-dir" => "the archive holds",
+        _ => "the signature is",
+    };
+    Err(format!(
+        "{key} gives {got} for {whose}, but {what} {wanted}: {hint}"
+    ))
 }
 
 /// The template variables cargo-binstall fills in, for one package, target and binary.
