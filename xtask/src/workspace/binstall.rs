@@ -75,7 +75,7 @@ pub fn check(ws: &Workspace, targets: &[TargetTriple], report: &Report) -> Resul
             || !meta.overrides.is_empty();
         if !checked {
             report.step(
-                "binstall",
+                "check",
                 &package.name,
                 "no [package.metadata.binstall] pkg-url: cargo-binstall tries its defaults \
                  (GitHub releases), not checked",
@@ -92,7 +92,7 @@ pub fn check(ws: &Workspace, targets: &[TargetTriple], report: &Report) -> Resul
             }
         }
         report.step(
-            "binstall",
+            "check",
             &package.name,
             &format!(
                 "[package.metadata.binstall] finds the archives of {} target(s)",
