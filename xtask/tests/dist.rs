@@ -13,7 +13,7 @@
 //! 4. a deliberately dynamic binary (libz through the config's rustflags) is refused; a later
 //!    run replaces the previous run's files and keeps foreign ones.
 //! 5. clone B at another path, built later: byte-identical binaries, archives, SHA256SUMS and
-//!    manifest.
+//!    manifest, and byte-identical Apple archives.
 //!
 //! Needs: rustup targets x86_64/aarch64-unknown-linux-gnu/musl and x86_64-pc-windows-gnu,
 //! python3 with pip (network to PyPI for the zig install), gcc-mingw-w64-x86-64,
@@ -36,9 +36,8 @@ const LOCAL_TARGETS: [&str; 5] = [
 ];
 
 /// Built here through cargo-zigbuild without Apple's SDK, at the fixture's macos-floor 11.0, in a
-/// phase of their own: two clones at different paths give Mach-O files that differ in the 16
-/// bytes of LC_UUID (measured for x86_64), so they stay out of the byte-for-byte
-/// reproducibility phase.
+/// run of their own (`--target`, one floor for both); clone B builds them too, and they must be
+/// the same bytes (without `-Wl,-S` they differed in the 16 bytes of LC_UUID).
 const APPLE_TARGETS: [&str; 2] = ["x86_64-apple-darwin", "aarch64-apple-darwin"];
 
 /// A PATH like a fresh machine's: everything in the system's bin directories, cargo, rustc,
@@ -82,62 +81,103 @@ fn fresh_path(dir: &Path) -> std::ffi::OsString {
     path
 }
 
+/// A clone of the fixture and the PATH its `cargo xtask` runs under.
+struct Clone {
+    ws: PathBuf,
+    path: std::ffi::OsString,
+}
+
+impl Clone {
+    fn dist(&self) -> PathBuf {
+        self.ws.join("dist")
+    }
+
+    /// `cargo xtask ARGS` on the fresh PATH, with RUSTFLAGS set to undo static linking.
+    fn xtask(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new("cargo");
+        cmd.arg("xtask")
+            .args(args)
+            .current_dir(&self.ws)
+            .env("PATH", &self.path)
+            .env("RUSTFLAGS", "-C target-feature=-crt-static");
+        xtask(&mut cmd)
+    }
+
+    /// Runs `then` with `file` (relative to the clone) edited by `edit`, then puts it back.
+    fn with_edited(&self, file: &str, edit: impl FnOnce(&str) -> String, then: impl FnOnce()) {
+        let path = self.ws.join(file);
+        let good = std::fs::read_to_string(&path).unwrap();
+        let edited = edit(&good);
+        assert_ne!(edited, good, "the edit of {file} changed nothing");
+        std::fs::write(&path, edited).unwrap();
+        then();
+        std::fs::write(&path, good).unwrap();
+    }
+}
+
 #[test]
 fn dist_end_to_end() {
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dist-e2e");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
 
-    // Phase 1: clone A on a fresh machine's PATH, RUSTFLAGS set to undo static linking.
-    let a = work.join("clone-a/ws");
-    make_fixture(&a, &repo_root().join("Cargo.lock"));
-    let path = fresh_path(&work);
-    let cargo_xtask = |args: &[&str]| {
-        let mut cmd = Command::new("cargo");
-        cmd.arg("xtask")
-            .args(args)
-            .current_dir(&a)
-            .env("PATH", &path)
-            .env("RUSTFLAGS", "-C target-feature=-crt-static");
-        xtask(&mut cmd)
+    let a = Clone {
+        ws: work.join("clone-a/ws"),
+        path: fresh_path(&work),
     };
-    let first = cargo_xtask(&["dist"]);
+    make_fixture(&a.ws, &repo_root().join("Cargo.lock"));
+    first_run_on_a_fresh_machine(&a);
+    apple_targets_link_here_through_zig(&work, &a);
+    let help = a.xtask(&["dist", "--help"]);
+    for option in ["--target", "--out-dir", "--json"] {
+        assert!(help.stdout.contains(option), "{option}");
+    }
+    let before = snapshot(&a.dist());
+    bad_input_leaves_dist_as_it_was(&a, &before);
+    offline_names_what_to_install(&work, &a, &before);
+    a_dynamic_binary_is_refused(&a, &before);
+    a_run_replaces_only_its_own_files(&a, &before);
+    another_clone_builds_the_same_bytes(&work, &a, &before);
+}
+
+/// Phase 1: clone A on a fresh machine's PATH, RUSTFLAGS set to undo static linking.
+fn first_run_on_a_fresh_machine(a: &Clone) {
+    let first = a.xtask(&["dist"]);
     assert_eq!(first.code, 0, "cargo xtask dist failed");
     check_report(&first);
-    let dist = a.join("dist");
-    check_dist(&dist, &a);
+    check_dist(&a.dist(), &a.ws);
+}
 
-    // Phase 2: both Apple targets (the C crate included) link here through zig at the macOS
-    // floor, and pass macos:11.0; the manifest records the floor and each binary's minos.
+/// Phase 2: both Apple targets (the C crate included) link here through zig at the macOS
+/// floor, and pass macos:11.0; the manifest records the floor and each binary's minos.
+fn apple_targets_link_here_through_zig(work: &Path, a: &Clone) {
     let apple_dist = work.join("apple-dist");
     let mut apple_args = vec!["dist", "--out-dir", apple_dist.to_str().unwrap()];
     for target in APPLE_TARGETS {
         apple_args.extend(["--target", target]);
     }
-    let apple = cargo_xtask(&apple_args);
+    let apple = a.xtask(&apple_args);
     assert_eq!(apple.code, 0, "{}", apple.stderr);
     check_apple(&apple, &apple_dist, &work.join("apple-unpacked"));
+}
 
-    // Phase 2b: the help explains every option.
-    let help = cargo_xtask(&["dist", "--help"]);
-    for option in ["--target", "--out-dir", "--json"] {
-        assert!(help.stdout.contains(option), "{option}");
-    }
+/// `cargo xtask ARGS` fails with exactly one error line containing `expected`, dist/ untouched.
+fn refused(a: &Clone, before: &Snapshot, args: &[&str], expected: &str) {
+    let r = a.xtask(args);
+    assert_ne!(r.code, 0, "{args:?} succeeded");
+    let errors: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{args:?}: {}", r.stderr);
+    assert!(errors[0].contains(expected), "{args:?}: {}", errors[0]);
+    assert_eq!(&snapshot(&a.dist()), before, "{args:?} changed dist/");
+}
 
-    // Phase 3: bad input leaves dist/ as it was.
-    let before = snapshot(&dist);
-    let bad = |args: &[&str], expected: &str| {
-        let r = cargo_xtask(args);
-        assert_ne!(r.code, 0, "{args:?} succeeded");
-        let errors: Vec<&str> = r
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("error"))
-            .collect();
-        assert_eq!(errors.len(), 1, "{args:?}: {}", r.stderr);
-        assert!(errors[0].contains(expected), "{args:?}: {}", errors[0]);
-        assert_eq!(snapshot(&dist), before, "{args:?} changed dist/");
-    };
+/// Phase 3: bad input is one line and leaves dist/ as it was.
+fn bad_input_leaves_dist_as_it_was(a: &Clone, before: &Snapshot) {
+    let bad = |args: &[&str], expected: &str| refused(a, before, args, expected);
     bad(
         &["dist", "--target", "x86_64-unknown-linux-gnux"],
         "unknown target triple `x86_64-unknown-linux-gnux`",
@@ -152,54 +192,64 @@ fn dist_end_to_end() {
         &["dist", "--target", "x86_64-pc-windows-msvc"],
         "cargo-xwin",
     );
-    let manifest_path = a.join("Cargo.toml");
-    let good_manifest = std::fs::read_to_string(&manifest_path).unwrap();
-    // An Apple target listed in build-on-macos builds on the macOS runner only.
-    std::fs::write(
-        &manifest_path,
-        good_manifest.replace(
-            "macos-floor = \"11.0\"",
-            "macos-floor = \"11.0\"\nbuild-on-macos = [\"aarch64-apple-darwin\"]",
-        ),
-    )
-    .unwrap();
-    bad(&["dist", "--target", "aarch64-apple-darwin"], "macos-15");
-    std::fs::write(
-        &manifest_path,
-        good_manifest.replace("macos-floor = \"11.0\"", "macos-floor = \"eleven\""),
-    )
-    .unwrap();
-    bad(&["dist"], "macos-floor");
-    std::fs::write(
-        &manifest_path,
-        good_manifest.replace("glibc-floor = \"2.17\"", "glibc-floor = 2.17"),
-    )
-    .unwrap();
-    bad(&["dist"], "malformed [workspace.metadata.dist]");
-    std::fs::write(
-        &manifest_path,
-        good_manifest.replace("glibc-floor = \"2.17\"", "glibc_floor = \"2.17\""),
-    )
-    .unwrap();
-    bad(&["dist"], "unknown field `glibc_floor`");
-    std::fs::write(&manifest_path, &good_manifest).unwrap();
-    let cli_manifest = a.join("crates/fixture-cli/Cargo.toml");
-    let good_cli = std::fs::read_to_string(&cli_manifest).unwrap();
-    std::fs::write(
-        &cli_manifest,
-        good_cli.replace("[dependencies]", "publish = false\n\n[dependencies]"),
-    )
-    .unwrap();
-    bad(&["dist"], "nothing to ship");
-    std::fs::write(&cli_manifest, &good_cli).unwrap();
+    bad_config_leaves_dist_as_it_was(a, before);
+}
 
-    // Phase 3b: a fresh machine without network: one line naming what to install, dist/ as it
-    // was. (An empty target dir has no tools; pip's index is a closed port on loopback.)
+/// Phase 3, the workspace's configuration: each mistake in Cargo.toml is one line.
+fn bad_config_leaves_dist_as_it_was(a: &Clone, before: &Snapshot) {
+    let bad = |args: &[&str], expected: &str| refused(a, before, args, expected);
+    let floor = "macos-floor = \"11.0\"";
+    // An Apple target listed in build-on-macos builds on the macOS runner only.
+    a.with_edited(
+        "Cargo.toml",
+        |m| {
+            m.replace(
+                floor,
+                &format!("{floor}\nbuild-on-macos = [\"aarch64-apple-darwin\"]"),
+            )
+        },
+        || bad(&["dist", "--target", "aarch64-apple-darwin"], "macos-15"),
+    );
+    a.with_edited(
+        "Cargo.toml",
+        |m| m.replace(floor, "macos-floor = \"eleven\""),
+        || bad(&["dist"], "macos-floor"),
+    );
+    let glibc = "glibc-floor = \"2.17\"";
+    a.with_edited(
+        "Cargo.toml",
+        |m| m.replace(glibc, "glibc-floor = 2.17"),
+        || bad(&["dist"], "malformed [workspace.metadata.dist]"),
+    );
+    a.with_edited(
+        "Cargo.toml",
+        |m| m.replace(glibc, "glibc_floor = \"2.17\""),
+        || bad(&["dist"], "unknown field `glibc_floor`"),
+    );
+    a.with_edited(
+        "Cargo.toml",
+        |m| m.replace(DIST_PROFILE, ""),
+        || bad(&["dist"], "has no [profile.dist]: add `[profile.dist]`"),
+    );
+    a.with_edited(
+        "crates/fixture-cli/Cargo.toml",
+        |m| m.replace("[dependencies]", "publish = false\n\n[dependencies]"),
+        || bad(&["dist"], "nothing to ship"),
+    );
+}
+
+/// The fixture's dist profile as its Cargo.toml spells it.
+const DIST_PROFILE: &str =
+    "[profile.dist]\ninherits = \"release\"\nlto = true\ncodegen-units = 1\nstrip = true\n";
+
+/// Phase 3b: a fresh machine without network: one line naming what to install, dist/ as it
+/// was. (An empty target dir has no tools; pip's index is a closed port on loopback.)
+fn offline_names_what_to_install(work: &Path, a: &Clone, before: &Snapshot) {
     let offline = xtask(
-        Command::new(a.join("target/debug/xtask"))
+        Command::new(a.ws.join("target/debug/xtask"))
             .arg("dist")
-            .current_dir(&a)
-            .env("PATH", &path)
+            .current_dir(&a.ws)
+            .env("PATH", &a.path)
             .env("CARGO_TARGET_DIR", work.join("offline-target"))
             .env("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
             .env("PIP_RETRIES", "0")
@@ -216,42 +266,57 @@ fn dist_end_to_end() {
         error.contains("install them yourself with `python3 -m pip install ziglang=="),
         "{error}"
     );
-    assert_eq!(snapshot(&dist), before, "an offline run changed dist/");
+    assert_eq!(&snapshot(&a.dist()), before, "an offline run changed dist/");
+}
 
-    // Phase 4: a deliberately dynamic binary is refused, naming binary, target and culprit.
-    // The flags come from .cargo/config.toml, so this also shows the config reaching the binary.
-    let config = a.join(".cargo/config.toml");
-    let good_config = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        format!(
-            "{good_config}\n[target.x86_64-unknown-linux-gnu]\nrustflags = [\"-C\", \
-             \"link-arg=-Wl,--no-as-needed\", \"-C\", \"link-arg=/usr/lib/x86_64-linux-gnu/libz.so.1\"]\n"
-        ),
-    )
-    .unwrap();
-    let refused = cargo_xtask(&["dist", "--target", "x86_64-unknown-linux-gnu"]);
-    assert_ne!(refused.code, 0);
-    let error = refused
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("error:"))
-        .unwrap();
-    assert!(
-        error.contains("fixture-cli (x86_64-unknown-linux-gnu): libz.so.1"),
-        "{error}"
+/// Phase 4: a deliberately dynamic binary is refused, naming binary, target and culprit.
+/// The flags come from .cargo/config.toml, so this also shows the config reaching the binary.
+fn a_dynamic_binary_is_refused(a: &Clone, before: &Snapshot) {
+    let libz = "\n[target.x86_64-unknown-linux-gnu]\nrustflags = [\"-C\", \
+                \"link-arg=-Wl,--no-as-needed\", \"-C\", \"link-arg=/usr/lib/x86_64-linux-gnu/libz.so.1\"]\n";
+    a.with_edited(
+        ".cargo/config.toml",
+        |config| format!("{config}{libz}"),
+        || {
+            let refused = a.xtask(&["dist", "--target", "x86_64-unknown-linux-gnu"]);
+            assert_ne!(refused.code, 0);
+            let error = refused
+                .stderr
+                .lines()
+                .find(|l| l.starts_with("error:"))
+                .unwrap();
+            assert!(
+                error.contains("fixture-cli (x86_64-unknown-linux-gnu): libz.so.1"),
+                "{error}"
+            );
+            assert!(refused
+                .stdout
+                .contains("FAIL fixture-cli (x86_64-unknown-linux-gnu): libz.so.1"));
+            assert_eq!(
+                &snapshot(&a.dist()),
+                before,
+                "a refused binary changed dist/"
+            );
+        },
     );
-    assert!(refused
-        .stdout
-        .contains("FAIL fixture-cli (x86_64-unknown-linux-gnu): libz.so.1"));
-    assert_eq!(snapshot(&dist), before, "a refused binary changed dist/");
-    std::fs::write(&config, &good_config).unwrap();
+}
 
-    // Phase 4b: a run replaces what the previous run wrote (SHA256SUMS and the manifest describe
-    // one build) and leaves other files alone; no file of the staging dir is left behind.
+/// Phase 4b: a run replaces what the previous run wrote (SHA256SUMS and the manifest describe
+/// one build) and leaves other files alone; no file of the staging dir is left behind. The
+/// profile is spelled `[profile] dist = {..}` this time: cargo's reading of it is the check, and
+/// the archive is the same.
+fn a_run_replaces_only_its_own_files(a: &Clone, before: &Snapshot) {
+    let dist = a.dist();
     std::fs::write(dist.join("notes.txt"), "mine").unwrap();
-    let musl_only = cargo_xtask(&["dist", "--target", "x86_64-unknown-linux-musl"]);
-    assert_eq!(musl_only.code, 0);
+    let inline = "[profile]\ndist = { inherits = \"release\", lto = true, codegen-units = 1, strip = true }\n";
+    a.with_edited(
+        "Cargo.toml",
+        |m| m.replace(DIST_PROFILE, inline),
+        || {
+            let musl_only = a.xtask(&["dist", "--target", "x86_64-unknown-linux-musl"]);
+            assert_eq!(musl_only.code, 0);
+        },
+    );
     let musl = archive_name("x86_64-unknown-linux-musl");
     let left: Vec<String> = snapshot(&dist).into_keys().collect();
     assert_eq!(
@@ -272,13 +337,15 @@ fn dist_end_to_end() {
     ok(Command::new("sha256sum")
         .args(["-c", "SHA256SUMS"])
         .current_dir(&dist));
+}
 
-    // Phase 5: clone B at another path, later, with the system's cargo-zigbuild and no RUSTFLAGS,
-    // run by the xtask binary clone A built: the same bytes.
+/// Phase 5: clone B at another path, later, with the system's cargo-zigbuild and no RUSTFLAGS,
+/// run by the xtask binary clone A built: the same bytes.
+fn another_clone_builds_the_same_bytes(work: &Path, a: &Clone, before: &Snapshot) {
     let b = work.join("somewhere/else/clone-b/ws");
-    make_fixture(&b, &a.join("Cargo.lock"));
+    make_fixture(&b, &a.ws.join("Cargo.lock"));
     let second = xtask(
-        Command::new(a.join("target/debug/xtask"))
+        Command::new(a.ws.join("target/debug/xtask"))
             .args(["dist", "--json"])
             .current_dir(&b)
             .env_remove("RUSTFLAGS"),
@@ -312,11 +379,39 @@ fn dist_end_to_end() {
             "{name} differs between two clones of one commit"
         );
     }
-    check_no_paths(&dist_b, &[&a, &b]);
+    check_no_paths(&dist_b, &[&a.ws, &b]);
     assert_eq!(
         json,
         serde_json::from_slice::<serde_json::Value>(&before["dist-manifest.json"]).unwrap()
     );
+    apple_archives_are_the_same_bytes(work, a, &b);
+}
+
+/// Clone B's Apple archives, built like clone A's in phase 2, are the same bytes.
+fn apple_archives_are_the_same_bytes(work: &Path, a: &Clone, b: &Path) {
+    let apple_b = work.join("apple-dist-b");
+    let mut args = vec!["dist", "--out-dir", apple_b.to_str().unwrap()];
+    for target in APPLE_TARGETS {
+        args.extend(["--target", target]);
+    }
+    let run = xtask(
+        Command::new(a.ws.join("target/debug/xtask"))
+            .args(&args)
+            .current_dir(b)
+            .env_remove("RUSTFLAGS"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let apple_a = snapshot(&work.join("apple-dist"));
+    for name in APPLE_TARGETS
+        .iter()
+        .map(|t| archive_name(t))
+        .chain(["SHA256SUMS".to_owned()])
+    {
+        assert!(
+            apple_a[&name] == std::fs::read(apple_b.join(&name)).unwrap(),
+            "{name} differs between two clones of one commit"
+        );
+    }
 }
 
 /// The binary inside an archive's bytes, unpacked with tar or python's zipfile.
@@ -460,7 +555,19 @@ fn check_report(r: &Run) {
     );
 }
 
+/// Phase 1's dist/, read with real tools.
 fn check_dist(dist: &Path, ws: &Path) {
+    holds_the_archives_and_their_checksums(dist);
+    tarballs_are_normalised(dist);
+    the_zip_is_normalised(dist);
+    linkage_passes_again_from_the_archives(dist);
+    the_manifest_describes_the_release(dist, ws);
+    check_no_paths(dist, &[ws]);
+}
+
+/// The archives, their .sha256, SHA256SUMS (sorted, checked by sha256sum), the manifest and
+/// install.sh, nothing else.
+fn holds_the_archives_and_their_checksums(dist: &Path) {
     let mut names: Vec<String> = snapshot(dist).into_keys().collect();
     names.sort();
     let mut expected: Vec<String> = LOCAL_TARGETS
@@ -493,8 +600,10 @@ fn check_dist(dist: &Path, ws: &Path) {
     let mut sorted = order.clone();
     sorted.sort();
     assert_eq!(order, sorted);
+}
 
-    // Tarballs: sorted entries, root:root, normalised modes, the commit's time.
+/// Tarballs: sorted entries, root:root, normalised modes, the commit's time.
+fn tarballs_are_normalised(dist: &Path) {
     for target in LOCAL_TARGETS.iter().filter(|t| !t.contains("windows")) {
         // gzip header (RFC 1952): no flags (so no file name), mtime 0.
         let gz = std::fs::read(dist.join(archive_name(target))).unwrap();
@@ -544,7 +653,10 @@ fn check_dist(dist: &Path, ws: &Path) {
         );
         assert!(lines.iter().all(|f| f[3] == "2023-11-14"), "{listing}");
     }
-    // Zip: python's zipfile reads names, times and unix modes.
+}
+
+/// Zip: python's zipfile reads names, times and unix modes.
+fn the_zip_is_normalised(dist: &Path) {
     let zip = archive_name("x86_64-pc-windows-gnu");
     let listing = ok(Command::new("python3")
         .args([
@@ -562,8 +674,10 @@ fn check_dist(dist: &Path, ws: &Path) {
              {top}/README.md 0o100644 2023-11-14T22:13:20\n{top}/fixture-cli.exe 0o100755 2023-11-14T22:13:20\n"
         )
     );
+}
 
-    // Linkage, audited again from the unpacked archives.
+/// Linkage, audited again from the unpacked archives, against each target's policy.
+fn linkage_passes_again_from_the_archives(dist: &Path) {
     let unpacked = dist.parent().unwrap().join("unpacked");
     std::fs::create_dir_all(&unpacked).unwrap();
     for target in LOCAL_TARGETS {
@@ -610,8 +724,11 @@ fn check_dist(dist: &Path, ws: &Path) {
             assert!(audit.glibc_floor.unwrap() <= linkaudit::GlibcVersion::new(2, 17));
         }
     }
+}
 
-    // The manifest.
+/// The manifest: source, floors, and per artifact its checksum, size, policy and measured floor.
+fn the_manifest_describes_the_release(dist: &Path, ws: &Path) {
+    let sums = std::fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dist.join("dist-manifest.json")).unwrap()).unwrap();
     let head = ok(Command::new("git")
@@ -662,7 +779,6 @@ fn check_dist(dist: &Path, ws: &Path) {
         assert_eq!(artifact["binaries"][0]["verdict"], "pass");
         assert_eq!(artifact["binaries"][0]["name"], "fixture-cli");
     }
-    check_no_paths(dist, &[ws]);
 }
 
 /// Neither the checkout path nor the cargo home is in any archived binary.

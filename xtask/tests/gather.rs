@@ -72,7 +72,23 @@ fn gather_end_to_end() {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
 
-    // Clone L: one local run of every target.
+    let (l, local_dist) = one_local_run(&work);
+    let g = Runners::build_parts(&work, &l);
+    let release = the_gathered_release_is_the_local_one(&g, &local_dist);
+    one_installer_is_copied_once(&g, &release);
+
+    let refused =
+        |case: &str, parts: &[PathBuf], expected: &[&str]| g.refused(case, parts, expected);
+    missing_and_duplicate_parts_are_refused(&g, &refused);
+    tampered_files_are_refused(&g, &refused);
+    disagreeing_parts_are_refused(&g, &refused);
+    attacks_are_refused(&work, &g.all_parts, &refused);
+    a_broken_promise_is_refused_by_verify(&g, &refused);
+}
+
+/// Clone L: one local run of every target. Archives, their .sha256, SHA256SUMS, the manifest
+/// and install.sh.
+fn one_local_run(work: &Path) -> (PathBuf, Snapshot) {
     let l = work.join("local/ws");
     make_fixture_with(&l, &repo_root().join("Cargo.lock"), cut_matrix);
     assert_eq!(matrix_targets(&l), TARGETS);
@@ -83,48 +99,110 @@ fn gather_end_to_end() {
     );
     assert_eq!(local.code, 0, "cargo xtask dist failed");
     let local_dist = snapshot(&l.join("dist"));
-    // Archives, their .sha256, SHA256SUMS, the manifest and install.sh.
     assert_eq!(local_dist.len(), 2 * TARGETS.len() + 3);
-    let xtask_bin = l.join("target/debug/xtask");
+    (l, local_dist)
+}
 
-    // Clone P, elsewhere, with its own target dir: one run per target, as the runners do.
-    let p = work.join("runners/checkout");
-    ok(Command::new("git").args(["clone", "-q"]).arg(&l).arg(&p));
-    let parts = p.join("parts");
-    for target in TARGETS {
-        let part = xtask(
-            Command::new(&xtask_bin)
-                .args(["dist", "--target", target, "--out-dir"])
-                .arg(part_dir(&parts, target))
-                .current_dir(&p),
-        );
-        assert_eq!(part.code, 0, "cargo xtask dist --target {target} failed");
-        let files: Vec<String> = snapshot(&part_dir(&parts, target)).into_keys().collect();
-        assert_eq!(files.len(), 5, "{target}: {files:?}");
+/// Clone P, elsewhere, with its own target dir and one part per target, as the runners make them.
+struct Runners {
+    work: PathBuf,
+    checkout: PathBuf,
+    parts: PathBuf,
+    all_parts: Vec<PathBuf>,
+    xtask_bin: PathBuf,
+    /// The release gathered from every part, and its files (the out dir of the refusals).
+    dist: PathBuf,
+    release: std::cell::OnceCell<Snapshot>,
+}
+
+impl Runners {
+    fn build_parts(work: &Path, l: &Path) -> Runners {
+        let xtask_bin = l.join("target/debug/xtask");
+        let checkout = work.join("runners/checkout");
+        ok(Command::new("git")
+            .args(["clone", "-q"])
+            .arg(l)
+            .arg(&checkout));
+        let parts = checkout.join("parts");
+        for target in TARGETS {
+            let part = xtask(
+                Command::new(&xtask_bin)
+                    .args(["dist", "--target", target, "--out-dir"])
+                    .arg(part_dir(&parts, target))
+                    .current_dir(&checkout),
+            );
+            assert_eq!(part.code, 0, "cargo xtask dist --target {target} failed");
+            let files: Vec<String> = snapshot(&part_dir(&parts, target)).into_keys().collect();
+            assert_eq!(files.len(), 5, "{target}: {files:?}");
+        }
+        Runners {
+            work: work.to_owned(),
+            dist: checkout.join("dist"),
+            all_parts: TARGETS.iter().map(|t| part_dir(&parts, t)).collect(),
+            checkout,
+            parts,
+            xtask_bin,
+            release: std::cell::OnceCell::new(),
+        }
     }
-    let all_parts: Vec<PathBuf> = TARGETS.iter().map(|t| part_dir(&parts, t)).collect();
-    let gather = |parts: &[PathBuf], out: &Path| {
+
+    fn gather(&self, parts: &[PathBuf], out: &Path) -> Run {
         xtask(
-            Command::new(&xtask_bin)
+            Command::new(&self.xtask_bin)
                 .arg("gather")
                 .arg("--out-dir")
                 .arg(out)
                 .args(parts)
-                .current_dir(&p),
+                .current_dir(&self.checkout),
         )
-    };
+    }
 
-    // The gathered release is the local run's, byte for byte: archives, .sha256, SHA256SUMS,
-    // and the manifest (the entries, commit, SOURCE_DATE_EPOCH, compiler).
-    let dist = p.join("dist");
-    let gathered = gather(&all_parts, &dist);
+    /// Gathering `parts` fails with one error line naming the part, target or file (each of
+    /// `expected`); the out dir stays as it was, and a fresh out dir is not created.
+    fn refused(&self, case: &str, parts: &[PathBuf], expected: &[&str]) {
+        let before = self.release.get().expect("the release is gathered first");
+        let r = self.gather(parts, &self.dist);
+        assert_ne!(r.code, 0, "{case}: gather succeeded");
+        let errors: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{case}: {}", r.stderr);
+        for text in expected {
+            assert!(errors[0].contains(text), "{case}: {}", errors[0]);
+        }
+        assert!(
+            snapshot(&self.dist) == *before,
+            "{case}: the out dir changed"
+        );
+        let fresh = self.work.join(format!("never-{case}"));
+        let r = self.gather(parts, &fresh);
+        assert_ne!(r.code, 0);
+        assert!(
+            !fresh.exists(),
+            "{case}: a failed gather created its out dir"
+        );
+    }
+
+    /// The parts copied under `work/<case>/`, and the copied part of `target`.
+    fn scratch(&self, case: &str, target: &str) -> (Vec<PathBuf>, PathBuf) {
+        let parts = scratch_parts(&self.work, case, &self.all_parts);
+        (parts, part_dir(&self.work.join(case), target))
+    }
+}
+
+/// The gathered release is the local run's, byte for byte: archives, .sha256, SHA256SUMS,
+/// and the manifest (the entries, commit, SOURCE_DATE_EPOCH, compiler).
+fn the_gathered_release_is_the_local_one(g: &Runners, local_dist: &Snapshot) -> Snapshot {
+    let gathered = g.gather(&g.all_parts, &g.dist);
     assert_eq!(gathered.code, 0, "cargo xtask gather failed");
-    let release = snapshot(&dist);
+    let release = snapshot(&g.dist);
     assert_eq!(
         release.keys().collect::<Vec<_>>(),
         local_dist.keys().collect::<Vec<_>>()
     );
-    for (name, bytes) in &local_dist {
+    for (name, bytes) in local_dist {
         assert!(
             release[name] == *bytes,
             "{name} differs between the gathered parts and one local run"
@@ -137,7 +215,7 @@ fn gather_end_to_end() {
     }
     let checked = ok(Command::new("sha256sum")
         .args(["-c", "SHA256SUMS"])
-        .current_dir(&dist));
+        .current_dir(&g.dist));
     assert_eq!(
         checked.lines().filter(|l| l.ends_with(": OK")).count(),
         TARGETS.len(),
@@ -156,83 +234,72 @@ fn gather_end_to_end() {
         assert!(
             gathered.stdout.lines().any(|l| l.starts_with("gather")
                 && l.contains(target)
-                && l.contains(&format!("from {}", part_dir(&parts, target).display()))),
+                && l.contains(&format!("from {}", part_dir(&g.parts, target).display()))),
             "no gather line for {target}"
         );
     }
+    g.release.set(release.clone()).unwrap();
+    release
+}
 
-    // An installer written identically into every part is copied once (the fixture
-    // has a GitHub `repository`, so every part holds one); gathering again replaces the previous
-    // release.
+/// An installer written identically into every part is copied once (the fixture has a GitHub
+/// `repository`, so every part holds one); gathering again replaces the previous release.
+fn one_installer_is_copied_once(g: &Runners, release: &Snapshot) {
     assert!(release.contains_key("install.sh"), "no install.sh gathered");
-    let with_installer = scratch_parts(&work, "installer", &all_parts);
+    let with_installer = scratch_parts(&g.work, "installer", &g.all_parts);
     for part in &with_installer {
         std::fs::write(part.join("install.sh"), "#!/bin/sh\necho install\n").unwrap();
     }
-    let installer_out = work.join("installer-out");
-    let r = gather(&with_installer, &installer_out);
+    let installer_out = g.work.join("installer-out");
+    let r = g.gather(&with_installer, &installer_out);
     assert_eq!(r.code, 0);
     let with = snapshot(&installer_out);
     assert_eq!(with["install.sh"], b"#!/bin/sh\necho install\n");
     assert_eq!(with["SHA256SUMS"], release["SHA256SUMS"]);
     assert_eq!(with.len(), release.len());
+}
 
-    // Broken inputs: one error line naming the part, target or file; the out dir as it was.
-    let before = snapshot(&dist);
-    let refused = |case: &str, parts: &[PathBuf], expected: &[&str]| {
-        let r = gather(parts, &dist);
-        assert_ne!(r.code, 0, "{case}: gather succeeded");
-        let errors: Vec<&str> = r
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("error"))
-            .collect();
-        assert_eq!(errors.len(), 1, "{case}: {}", r.stderr);
-        for text in expected {
-            assert!(errors[0].contains(text), "{case}: {}", errors[0]);
-        }
-        assert!(snapshot(&dist) == before, "{case}: the out dir changed");
-        let fresh = work.join(format!("never-{case}"));
-        let r = gather(parts, &fresh);
-        assert_ne!(r.code, 0);
-        assert!(
-            !fresh.exists(),
-            "{case}: a failed gather created its out dir"
-        );
-    };
-    let [gnu, arm_gnu, musl, arm_musl, windows] = TARGETS;
+const GNU: &str = TARGETS[0];
+const ARM_GNU: &str = TARGETS[1];
+const MUSL: &str = TARGETS[2];
+const ARM_MUSL: &str = TARGETS[3];
+const WINDOWS: &str = TARGETS[4];
 
-    let missing: Vec<PathBuf> = all_parts
+/// A part missing, a target in two parts.
+fn missing_and_duplicate_parts_are_refused(g: &Runners, refused: &Refused<'_>) {
+    let missing: Vec<PathBuf> = g
+        .all_parts
         .iter()
-        .filter(|p| !p.ends_with(format!("dist-{musl}")))
+        .filter(|p| !p.ends_with(format!("dist-{MUSL}")))
         .cloned()
         .collect();
     refused(
         "missing",
         &missing,
         &[
-            &format!("no part holds target {musl}"),
+            &format!("no part holds target {MUSL}"),
             "dist-<target> artifact",
         ],
     );
-
-    let mut twice = all_parts.clone();
-    let again = work.join("again");
-    copy_dir(&part_dir(&parts, arm_musl), &part_dir(&again, arm_musl));
-    twice.push(part_dir(&again, arm_musl));
+    let mut twice = g.all_parts.clone();
+    let again = g.work.join("again");
+    copy_dir(&part_dir(&g.parts, ARM_MUSL), &part_dir(&again, ARM_MUSL));
+    twice.push(part_dir(&again, ARM_MUSL));
     refused(
         "duplicate",
         &twice,
         &[
-            &format!("target {arm_musl} is in two parts"),
-            &part_dir(&parts, arm_musl).display().to_string(),
-            &part_dir(&again, arm_musl).display().to_string(),
+            &format!("target {ARM_MUSL} is in two parts"),
+            &part_dir(&g.parts, ARM_MUSL).display().to_string(),
+            &part_dir(&again, ARM_MUSL).display().to_string(),
         ],
     );
+}
 
-    let tampered = scratch_parts(&work, "tampered", &all_parts);
-    let archive = archive_name(gnu);
-    let path = part_dir(&work.join("tampered"), gnu).join(&archive);
+/// An archive that does not match its checksums; a .sha256 disagreeing with SHA256SUMS.
+fn tampered_files_are_refused(g: &Runners, refused: &Refused<'_>) {
+    let (tampered, part) = g.scratch("tampered", GNU);
+    let path = part.join(archive_name(GNU));
     let mut bytes = std::fs::read(&path).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
@@ -242,33 +309,33 @@ fn gather_end_to_end() {
         &tampered,
         &[&format!("{}: its sha256 is", path.display())],
     );
-
-    let sidecar_parts = scratch_parts(&work, "sidecar", &all_parts);
-    let zip = archive_name(windows);
-    let sidecar = part_dir(&work.join("sidecar"), windows).join(format!("{zip}.sha256"));
+    let (sidecar_parts, part) = g.scratch("sidecar", WINDOWS);
+    let zip = archive_name(WINDOWS);
+    let sidecar = part.join(format!("{zip}.sha256"));
     std::fs::write(&sidecar, format!("{}  {zip}\n", "0".repeat(64))).unwrap();
     refused(
         "sidecar",
         &sidecar_parts,
         &[&format!("{}: says", sidecar.display()), &"0".repeat(64)],
     );
+}
 
-    let commits = scratch_parts(&work, "commits", &all_parts);
-    let other = part_dir(&work.join("commits"), arm_gnu).join("dist-manifest.json");
-    edit_manifest(&other, |m| m["source_commit"] = "0123456789abcdef".into());
+/// Parts of different commits; install.sh differing between parts.
+fn disagreeing_parts_are_refused(g: &Runners, refused: &Refused<'_>) {
+    let (commits, part) = g.scratch("commits", ARM_GNU);
+    edit_manifest(&part.join("dist-manifest.json"), |m| {
+        m["source_commit"] = "0123456789abcdef".into()
+    });
     refused(
         "commits",
         &commits,
         &[
             "parts disagree on the source commit",
             "0123456789abcdef",
-            &part_dir(&work.join("commits"), arm_gnu)
-                .display()
-                .to_string(),
+            &part.display().to_string(),
         ],
     );
-
-    let installers = scratch_parts(&work, "installers", &all_parts);
+    let installers = scratch_parts(&g.work, "installers", &g.all_parts);
     for (i, part) in installers.iter().enumerate() {
         std::fs::write(
             part.join("install.sh"),
@@ -281,15 +348,14 @@ fn gather_end_to_end() {
         &installers,
         &["install.sh differs between parts"],
     );
+}
 
-    attacks_are_refused(&work, &all_parts, &refused);
-
-    // Consistent checksums, but the manifest promises a binary the archive does not hold: only
-    // linkaudit verify, run over the gathered release, sees that.
-    let promise = scratch_parts(&work, "promise", &all_parts);
-    let manifest = part_dir(&work.join("promise"), musl).join("dist-manifest.json");
-    edit_manifest(&manifest, |m| {
-        m["artifacts"][0]["binaries"][0]["path"] = format!("fixture-cli-{musl}/ghost").into()
+/// Consistent checksums, but the manifest promises a binary the archive does not hold: only
+/// linkaudit verify, run over the gathered release, sees that.
+fn a_broken_promise_is_refused_by_verify(g: &Runners, refused: &Refused<'_>) {
+    let (promise, part) = g.scratch("promise", MUSL);
+    edit_manifest(&part.join("dist-manifest.json"), |m| {
+        m["artifacts"][0]["binaries"][0]["path"] = format!("fixture-cli-{MUSL}/ghost").into()
     });
     refused(
         "promise",
@@ -297,8 +363,8 @@ fn gather_end_to_end() {
         &[
             "linkaudit verify refused the gathered release",
             &format!(
-                "{}: dist-manifest.json lists the binary fixture-cli-{musl}/ghost",
-                archive_name(musl)
+                "{}: dist-manifest.json lists the binary fixture-cli-{MUSL}/ghost",
+                archive_name(MUSL)
             ),
         ],
     );
@@ -310,18 +376,17 @@ type Refused<'a> = dyn Fn(&str, &[PathBuf], &[&str]) + 'a;
 /// Each attack planted in the musl part, every checksum of the part rewritten to agree: gather
 /// refuses the part as `linkaudit verify` does, and writes nothing.
 fn attacks_are_refused(work: &Path, all_parts: &[PathBuf], refused: &Refused<'_>) {
-    let musl = "x86_64-unknown-linux-musl";
-    let archive = archive_name(musl);
+    let archive = archive_name(MUSL);
     let part = all_parts
         .iter()
-        .find(|p| p.ends_with(format!("dist-{musl}")))
+        .find(|p| p.ends_with(format!("dist-{MUSL}")))
         .unwrap();
     let original = std::fs::read(part.join(&archive)).unwrap();
     let top = archive.trim_end_matches(".tar.gz");
     for attack in attacks::attacks(&original, top, "fixture-cli") {
         let case = format!("attack-{}", attack.name);
         let parts = scratch_parts(work, &case, all_parts);
-        attacks::plant(&part_dir(&work.join(&case), musl), &archive, &attack.bytes);
+        attacks::plant(&part_dir(&work.join(&case), MUSL), &archive, &attack.bytes);
         refused(
             &case,
             &parts,

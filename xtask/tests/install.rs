@@ -27,17 +27,14 @@
 
 mod attacks;
 mod common;
+mod wheels;
 
 use common::{make_fixture, ok, repo_root, run, xtask};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use wheels::{MUSL_VERSION, WHEEL_AARCH64};
 
-const WHEEL_X86_64: &str =
-    "fixture_cli-0.1.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.musllinux_1_1_x86_64.whl";
-const WHEEL_AARCH64: &str =
-    "fixture_cli-0.1.0-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.musllinux_1_1_aarch64.whl";
-const MUSL_VERSION: &str = "fixture-cli 0.1.0 (c says 42, crt-static: yes)";
 const TARGETS: [&str; 3] = [
     "x86_64-unknown-linux-musl",
     "aarch64-unknown-linux-musl",
@@ -146,6 +143,29 @@ fn version_of(binary: &Path) -> String {
 
 #[test]
 fn install_sh_and_wheels_end_to_end() {
+    require_tools();
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-e2e");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+
+    let release = build_release(&work);
+    one_target_writes_the_same_script_and_wheel(&work, &release);
+    help_explains_every_option(&release.script);
+
+    let site = Site::serve(&work, &release.dist);
+    installs_with_curl_dash_bash_and_to_dir(&work, &release.script, &site);
+    refuses_tampered_and_attacked_archives(&work, &release.script, &site);
+    refuses_unsupported_systems(&work, &release.script, &site);
+    refuses_bad_options(&work, &release.script);
+    downloads_with_wget_when_curl_is_missing(&work, &release.script, &site);
+    drop(site);
+    default_urls_point_at_the_github_release(&work, &release.script);
+
+    wheels::check_wheels(&work, &release.dist, &release.stdout);
+    wheels::check_pip(&work, &release.dist);
+}
+
+fn require_tools() {
     require(&[
         ("shellcheck", "shellcheck"),
         ("dash", "dash"),
@@ -161,22 +181,27 @@ fn install_sh_and_wheels_end_to_end() {
         twine.status.success(),
         "twine is not installed: python3 -m pip install twine"
     );
-    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-e2e");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).unwrap();
+}
 
-    // Phase 1: build, and look at the script.
+/// The fixture's release for the three targets, wheels included.
+struct Release {
+    ws: PathBuf,
+    dist: PathBuf,
+    script: PathBuf,
+    /// What `cargo xtask dist` printed.
+    stdout: String,
+}
+
+/// Phase 1: build, and look at the script.
+fn build_release(work: &Path) -> Release {
     let ws = work.join("ws");
     make_fixture(&ws, &repo_root().join("Cargo.lock"));
-    let dist_run = |args: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-        cmd.args(["dist", "--wheels"]).args(args).current_dir(&ws);
-        for target in TARGETS {
-            cmd.args(["--target", target]);
-        }
-        xtask(&mut cmd)
-    };
-    let built = dist_run(&[]);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(["dist", "--wheels"]).current_dir(&ws);
+    for target in TARGETS {
+        cmd.args(["--target", target]);
+    }
+    let built = xtask(&mut cmd);
     assert_eq!(built.code, 0, "cargo xtask dist failed");
     let dist = ws.join("dist");
     let script = dist.join("install.sh");
@@ -190,7 +215,17 @@ fn install_sh_and_wheels_end_to_end() {
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(text.starts_with("#!/bin/sh\n"));
     assert!(!text.contains("@"), "a placeholder is left in install.sh");
-    // A release runner builds one target: its install.sh must be the same bytes (gather keeps one copy and requires them identical).
+    Release {
+        ws,
+        dist,
+        script,
+        stdout: built.stdout,
+    }
+}
+
+/// A release runner builds one target: its install.sh must be the same bytes (gather keeps one
+/// copy and requires them identical), and so must its wheel.
+fn one_target_writes_the_same_script_and_wheel(work: &Path, release: &Release) {
     let part = work.join("part");
     let one = xtask(
         Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -202,21 +237,23 @@ fn install_sh_and_wheels_end_to_end() {
                 "--out-dir",
             ])
             .arg(&part)
-            .current_dir(&ws),
+            .current_dir(&release.ws),
     );
     assert_eq!(one.code, 0);
     assert_eq!(
         std::fs::read(part.join("install.sh")).unwrap(),
-        text.as_bytes()
+        std::fs::read(&release.script).unwrap()
     );
     assert!(
         std::fs::read(part.join(WHEEL_AARCH64)).unwrap()
-            == std::fs::read(dist.join(WHEEL_AARCH64)).unwrap(),
+            == std::fs::read(release.dist.join(WHEEL_AARCH64)).unwrap(),
         "the aarch64 wheel built alone differs from the one built with the other targets"
     );
+}
 
-    // --help explains every option and variable.
-    let help = ok(Command::new("dash").arg(&script).arg("--help"));
+/// --help explains every option and variable.
+fn help_explains_every_option(script: &Path) {
+    let help = ok(Command::new("dash").arg(script).arg("--help"));
     for word in [
         "--libc musl|gnu",
         "gnu needs glibc 2.17 or later",
@@ -237,28 +274,50 @@ fn install_sh_and_wheels_end_to_end() {
             "--help does not mention {word}:\n{help}"
         );
     }
+}
 
-    // Phase 2: a real HTTP server over dist/ and a tampered copy.
-    let www = work.join("www");
-    common::copy_dir(&dist, &www.join("good"));
-    common::copy_dir(&dist, &www.join("tampered"));
-    let musl = "fixture-cli-x86_64-unknown-linux-musl.tar.gz";
-    let tampered = www.join("tampered").join(musl);
-    let mut bytes = std::fs::read(&tampered).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x01;
-    std::fs::write(&tampered, bytes).unwrap();
-    let top = musl.trim_end_matches(".tar.gz");
-    let attacks = attacks::attacks(&std::fs::read(dist.join(musl)).unwrap(), top, "fixture-cli");
-    for attack in &attacks {
-        let dir = www.join(attack.name);
-        common::copy_dir(&dist, &dir);
-        attacks::plant(&dir, musl, &attack.bytes);
+const MUSL_ARCHIVE: &str = "fixture-cli-x86_64-unknown-linux-musl.tar.gz";
+
+/// Phase 2's web site: a real HTTP server over copies of dist/: `good`, `tampered` (one flipped
+/// bit in the musl archive) and one directory per attack (checksums rewritten to agree).
+struct Site {
+    server: Server,
+    attacks: Vec<attacks::Attack>,
+}
+
+impl Site {
+    fn serve(work: &Path, dist: &Path) -> Site {
+        let www = work.join("www");
+        common::copy_dir(dist, &www.join("good"));
+        common::copy_dir(dist, &www.join("tampered"));
+        let tampered = www.join("tampered").join(MUSL_ARCHIVE);
+        let mut bytes = std::fs::read(&tampered).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        std::fs::write(&tampered, bytes).unwrap();
+        let top = MUSL_ARCHIVE.trim_end_matches(".tar.gz");
+        let original = std::fs::read(dist.join(MUSL_ARCHIVE)).unwrap();
+        let attacks = attacks::attacks(&original, top, "fixture-cli");
+        for attack in &attacks {
+            let dir = www.join(attack.name);
+            common::copy_dir(dist, &dir);
+            attacks::plant(&dir, MUSL_ARCHIVE, &attack.bytes);
+        }
+        Site {
+            server: Server::start(&www),
+            attacks,
+        }
     }
-    let server = Server::start(&www);
-    let good = format!("{}/good", server.url);
 
-    // The one-liner itself, piped into dash, with the base URL from the environment.
+    /// The base URL of one copy.
+    fn url(&self, copy: &str) -> String {
+        format!("{}/{copy}", self.server.url)
+    }
+}
+
+/// The one-liner piped into dash; bash with `--libc gnu`; `--to DIR`.
+fn installs_with_curl_dash_bash_and_to_dir(work: &Path, script: &Path, site: &Site) {
+    let good = site.url("good");
     let home = work.join("home-dash");
     std::fs::create_dir_all(&home).unwrap();
     let piped = finish(
@@ -275,22 +334,25 @@ fn install_sh_and_wheels_end_to_end() {
         "installed fixture-cli (x86_64-unknown-linux-musl) to {}",
         installed.display()
     )));
-    assert!(piped.stderr.contains(&format!("checked {musl} (sha256 ")));
+    assert!(piped
+        .stderr
+        .contains(&format!("checked {MUSL_ARCHIVE} (sha256 ")));
     assert!(piped.stderr.contains(&format!(
         "warning: {} is not on PATH",
         home.join(".local/bin").display()
     )));
-    assert_eq!(
-        version_of(&installed),
-        "fixture-cli 0.1.0 (c says 42, crt-static: yes)"
-    );
+    assert_eq!(version_of(&installed), MUSL_VERSION);
     let audit = linkaudit::audit_path(&installed).unwrap();
     assert!(
         audit.interpreter.is_none() && audit.needed.is_empty(),
         "{audit:?}"
     );
+    installs_the_gnu_build_into_cargo_home(work, script, &good);
+    installs_to_a_relative_dir(work, script, &good);
+}
 
-    // bash, --libc gnu, CARGO_HOME/bin already on PATH: the glibc build, no warning.
+/// bash, --libc gnu, CARGO_HOME/bin already on PATH: the glibc build, no warning.
+fn installs_the_gnu_build_into_cargo_home(work: &Path, script: &Path, good: &str) {
     let home = work.join("home-bash");
     let cargo_home = home.join("cargo");
     let bin = cargo_home.join("bin");
@@ -298,8 +360,8 @@ fn install_sh_and_wheels_end_to_end() {
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let gnu = install(
         "bash",
-        &script,
-        &["--libc", "gnu", "--base-url", &good],
+        script,
+        &["--libc", "gnu", "--base-url", good],
         &home,
         &[
             ("CARGO_HOME", cargo_home.to_str().unwrap()),
@@ -319,13 +381,15 @@ fn install_sh_and_wheels_end_to_end() {
     );
     let audit = linkaudit::audit_path(&installed).unwrap();
     assert!(audit.needed.iter().any(|n| n == "libc.so.6"), "{audit:?}");
+}
 
-    // --to DIR (relative to the working directory) and --libc=musl in the = spelling.
+/// --to DIR (relative to the working directory) and --libc=musl in the = spelling.
+fn installs_to_a_relative_dir(work: &Path, script: &Path, good: &str) {
     let home = work.join("home-to");
     std::fs::create_dir_all(&home).unwrap();
     let to = finish(
         Command::new(which("dash"))
-            .arg(&script)
+            .arg(script)
             .args([
                 "--to",
                 "tools/bin",
@@ -340,17 +404,20 @@ fn install_sh_and_wheels_end_to_end() {
     assert_eq!(to.code, 0);
     assert_eq!(
         version_of(&home.join("tools/bin/fixture-cli")),
-        "fixture-cli 0.1.0 (c says 42, crt-static: yes)"
+        MUSL_VERSION
     );
     assert!(!home.join(".local").exists());
+}
 
-    // Phase 3: a tampered archive is refused and nothing is installed, under both shells.
+/// Phase 3: a tampered archive is refused and nothing is installed, under both shells; each
+/// attack (checksums rewritten to agree) is refused by `linkaudit verify` and by install.sh.
+fn refuses_tampered_and_attacked_archives(work: &Path, script: &Path, site: &Site) {
     for shell in ["dash", "bash"] {
         let home = work.join(format!("home-tampered-{shell}"));
         let refused = install(
             shell,
-            &script,
-            &["--base-url", &format!("{}/tampered", server.url)],
+            script,
+            &["--base-url", &site.url("tampered")],
             &home,
             &[],
         );
@@ -358,18 +425,15 @@ fn install_sh_and_wheels_end_to_end() {
         assert!(
             refused
                 .stderr
-                .contains(&format!("error: checksum mismatch for {musl}")),
+                .contains(&format!("error: checksum mismatch for {MUSL_ARCHIVE}")),
             "{}",
             refused.stderr
         );
         assert!(refused.stderr.contains("nothing was installed"));
         assert!(!home.join(".local").exists(), "{shell} created the bin dir");
     }
-
-    // Attacks with every checksum rewritten to agree: linkaudit verify refuses each, and so
-    // does install.sh, installing nothing.
-    for attack in &attacks {
-        let checked = linkaudit::verify::verify_dir(&www.join(attack.name)).unwrap();
+    for attack in &site.attacks {
+        let checked = linkaudit::verify::verify_dir(&work.join("www").join(attack.name)).unwrap();
         let lines: Vec<String> = checked.failures.iter().map(|f| f.to_string()).collect();
         assert!(
             lines.iter().any(|l| l.contains(&attack.verify_says)),
@@ -379,8 +443,8 @@ fn install_sh_and_wheels_end_to_end() {
         let home = work.join(format!("home-attack-{}", attack.name));
         let refused = install(
             "dash",
-            &script,
-            &["--base-url", &format!("{}/{}", server.url, attack.name)],
+            script,
+            &["--base-url", &site.url(attack.name)],
             &home,
             &[],
         );
@@ -398,23 +462,28 @@ fn install_sh_and_wheels_end_to_end() {
             attack.name
         );
     }
+}
 
-    // Unsupported systems, with a fake uname first on PATH.
-    let uname_for = |os: &str, arch: &str| {
-        let dir = work.join(format!("uname-{os}-{arch}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let fake = dir.join("uname");
-        std::fs::write(
-            &fake,
-            format!(
-                "#!/bin/sh\ncase \"$1\" in -s) echo {os} ;; -m) echo {arch} ;; *) exit 1 ;; esac\n"
-            ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-        format!("{}:{}", dir.display(), std::env::var("PATH").unwrap())
-    };
+/// A PATH whose first directory holds a fake `uname` answering `os` and `arch`.
+fn path_with_uname(work: &Path, os: &str, arch: &str) -> String {
+    let dir = work.join(format!("uname-{os}-{arch}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fake = dir.join("uname");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in -s) echo {os} ;; -m) echo {arch} ;; *) exit 1 ;; esac\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!("{}:{}", dir.display(), std::env::var("PATH").unwrap())
+}
+
+/// Unsupported systems, with a fake uname first on PATH.
+fn refuses_unsupported_systems(work: &Path, script: &Path, site: &Site) {
+    let good = site.url("good");
     for (os, arch, expected) in [
         (
             "FreeBSD",
@@ -439,10 +508,10 @@ fn install_sh_and_wheels_end_to_end() {
         ),
     ] {
         let home = work.join(format!("home-{os}-{arch}"));
-        let path = uname_for(os, arch);
+        let path = path_with_uname(work, os, arch);
         let refused = install(
             "dash",
-            &script,
+            script,
             &["--base-url", &good],
             &home,
             &[("PATH", &path)],
@@ -452,8 +521,10 @@ fn install_sh_and_wheels_end_to_end() {
         assert!(refused.stderr.contains(&expected), "{}", refused.stderr);
         assert!(!home.join(".local").exists());
     }
+}
 
-    // Bad options: one line, non-zero.
+/// Bad options: one line, non-zero.
+fn refuses_bad_options(work: &Path, script: &Path) {
     for (args, expected) in [
         (
             vec!["--libc", "uclibc"],
@@ -462,13 +533,15 @@ fn install_sh_and_wheels_end_to_end() {
         (vec!["--frobnicate"], "unknown option '--frobnicate'"),
         (vec!["--to"], "--to needs a value"),
     ] {
-        let refused = install("dash", &script, &args, &work.join("home-bad"), &[]);
+        let refused = install("dash", script, &args, &work.join("home-bad"), &[]);
         assert_ne!(refused.code, 0);
         assert!(refused.stderr.contains(expected), "{}", refused.stderr);
     }
+}
 
-    // Phase 4: no curl on PATH: wget downloads. The PATH holds just the tools the script uses.
-    let tools = [
+/// A directory of links to just the tools the script uses, and `extra`.
+fn only_script_tools(work: &Path, name: &str, extra: &[&str]) -> String {
+    const TOOLS: [&str; 18] = [
         "uname",
         "mktemp",
         "rm",
@@ -488,19 +561,22 @@ fn install_sh_and_wheels_end_to_end() {
         "od",
         "tr",
     ];
-    let only = |name: &str, extra: &[&str]| {
-        let dir = work.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        for tool in tools.iter().chain(extra) {
-            std::os::unix::fs::symlink(which(tool), dir.join(tool)).unwrap();
-        }
-        dir.display().to_string()
-    };
-    let wget_only = only("bin-wget-only", &["wget"]);
+    let dir = work.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for tool in TOOLS.iter().chain(extra) {
+        std::os::unix::fs::symlink(which(tool), dir.join(tool)).unwrap();
+    }
+    dir.display().to_string()
+}
+
+/// Phase 4: no curl on PATH: wget downloads; neither: one line saying so.
+fn downloads_with_wget_when_curl_is_missing(work: &Path, script: &Path, site: &Site) {
+    let good = site.url("good");
+    let wget_only = only_script_tools(work, "bin-wget-only", &["wget"]);
     let home = work.join("home-wget");
     let fetched = install(
         "dash",
-        &script,
+        script,
         &["--base-url", &good],
         &home,
         &[("PATH", &wget_only)],
@@ -508,12 +584,12 @@ fn install_sh_and_wheels_end_to_end() {
     assert_eq!(fetched.code, 0);
     assert_eq!(
         version_of(&home.join(".local/bin/fixture-cli")),
-        "fixture-cli 0.1.0 (c says 42, crt-static: yes)"
+        MUSL_VERSION
     );
-    let neither = only("bin-no-downloader", &[]);
+    let neither = only_script_tools(work, "bin-no-downloader", &[]);
     let refused = install(
         "dash",
-        &script,
+        script,
         &["--base-url", &good],
         &work.join("home-neither"),
         &[("PATH", &neither)],
@@ -522,23 +598,24 @@ fn install_sh_and_wheels_end_to_end() {
     assert!(refused
         .stderr
         .contains("error: neither curl nor wget is installed"));
-    drop(server);
+}
 
-    // The default URLs: the release the script was built for, and `latest`. (Whether github.com
-    // answers or not, the fixture's release does not exist, so the download fails after the line.)
+/// The default URLs: the release the script was built for, and `latest`. (Whether github.com
+/// answers or not, the fixture's release does not exist, so the download fails after the line.)
+fn default_urls_point_at_the_github_release(work: &Path, script: &Path) {
     let release = "https://github.com/fixture-owner/fixture-cli/releases";
     for (args, url) in [
-        (vec![], format!("{release}/download/v0.1.0/{musl}")),
+        (vec![], format!("{release}/download/v0.1.0/{MUSL_ARCHIVE}")),
         (
             vec!["--version", "latest"],
-            format!("{release}/latest/download/{musl}"),
+            format!("{release}/latest/download/{MUSL_ARCHIVE}"),
         ),
         (
             vec!["--version", "0.0.9"],
-            format!("{release}/download/v0.0.9/{musl}"),
+            format!("{release}/download/v0.0.9/{MUSL_ARCHIVE}"),
         ),
     ] {
-        let attempt = install("dash", &script, &args, &work.join("home-github"), &[]);
+        let attempt = install("dash", script, &args, &work.join("home-github"), &[]);
         assert_ne!(attempt.code, 0);
         assert!(
             attempt.stderr.contains(&format!("downloading {url}\n")),
@@ -546,297 +623,4 @@ fn install_sh_and_wheels_end_to_end() {
             attempt.stderr
         );
     }
-
-    // Phases 5 and 6: the wheels.
-    check_wheels(&work, &dist, &built.stdout);
-    check_pip(&work, &dist);
-}
-
-/// Python's zipfile: each entry's name, unix mode and time.
-const ZIP_LISTING: &str = r#"
-import sys, zipfile
-for i in zipfile.ZipFile(sys.argv[1]).infolist():
-    print(i.filename, oct(i.external_attr >> 16), '%04d-%02d-%02dT%02d:%02d:%02d' % i.date_time)
-"#;
-
-const ZIP_READ: &str = r#"
-import sys, zipfile
-sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())
-"#;
-
-/// RECORD checked by python's own csv, hashlib and base64 against the wheel's members.
-const RECORD_CHECK: &str = r#"
-import base64, csv, hashlib, io, sys, zipfile
-z = zipfile.ZipFile(sys.argv[1])
-rows = list(csv.reader(io.StringIO(z.read(sys.argv[2]).decode())))
-assert sorted(r[0] for r in rows) == sorted(z.namelist()), rows
-for path, digest, size in rows:
-    if path == sys.argv[2]:
-        assert digest == size == '', (path, digest, size)
-        continue
-    data = z.read(path)
-    want = 'sha256=' + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()
-    assert digest == want and int(size) == len(data), (path, digest, want)
-print(len(rows), 'rows ok')
-"#;
-
-/// Rewrites the wheel argv[1] with member argv[2] replaced by the file argv[3].
-const ZIP_REPLACE: &str = r#"
-import sys, zipfile
-old = zipfile.ZipFile(sys.argv[1])
-members = [(i, old.read(i)) for i in old.infolist()]
-old.close()
-new = zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED)
-for info, data in members:
-    new.writestr(info, open(sys.argv[3], 'rb').read() if info.filename == sys.argv[2] else data)
-new.close()
-"#;
-
-/// Phase 5: what the wheels are, read with real tools.
-fn check_wheels(work: &Path, dist: &Path, stdout: &str) {
-    let mut wheels: Vec<String> = std::fs::read_dir(dist)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".whl"))
-        .collect();
-    wheels.sort();
-    // One wheel per platform: the musl wheels cover glibc too, so the gnu build gets none.
-    assert_eq!(wheels, [WHEEL_AARCH64, WHEEL_X86_64]);
-    assert!(
-        stdout.lines().any(|l| l.starts_with("wheel")
-            && l.contains("x86_64-unknown-linux-gnu")
-            && l.contains("none: the x86_64 musl wheel covers glibc systems too")),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(
-            "wrote 3 archive(s), 2 wheel(s), their .sha256, SHA256SUMS, dist-manifest.json and \
-             install.sh to "
-        ),
-        "{stdout}"
-    );
-    let sums = ok(Command::new("sha256sum")
-        .args(["-c", "SHA256SUMS"])
-        .current_dir(dist));
-    for wheel in [WHEEL_AARCH64, WHEEL_X86_64] {
-        assert!(sums.contains(&format!("{wheel}: OK")), "{sums}");
-        ok(Command::new("sha256sum")
-            .args(["-c", &format!("{wheel}.sha256")])
-            .current_dir(dist));
-    }
-
-    // Entries, modes and times; then the metadata files.
-    let listing = ok(Command::new("python3")
-        .args(["-c", ZIP_LISTING, WHEEL_X86_64])
-        .current_dir(dist));
-    let (data, info) = ("fixture_cli-0.1.0.data", "fixture_cli-0.1.0.dist-info");
-    let time = "2023-11-14T22:13:20";
-    assert_eq!(
-        listing,
-        format!(
-            "{data}/scripts/fixture-cli 0o100755 {time}\n{info}/METADATA 0o100644 {time}\n\
-             {info}/RECORD 0o100644 {time}\n{info}/WHEEL 0o100644 {time}\n"
-        )
-    );
-    let read = |member: &str| {
-        ok(Command::new("python3")
-            .args(["-c", ZIP_READ, WHEEL_X86_64, member])
-            .current_dir(dist))
-    };
-    assert_eq!(
-        read(&format!("{info}/WHEEL")),
-        "Wheel-Version: 1.0\nGenerator: cargo-xtask-dist\nRoot-Is-Purelib: false\n\
-         Tag: py3-none-manylinux_2_17_x86_64\nTag: py3-none-manylinux2014_x86_64\n\
-         Tag: py3-none-musllinux_1_1_x86_64\n"
-    );
-    let metadata = read(&format!("{info}/METADATA"));
-    for line in [
-        "Metadata-Version: 2.1\n",
-        "Name: fixture-cli\n",
-        "Version: 0.1.0\n",
-        "Summary: The binary the fixture workspace ships\n",
-        "Home-page: https://fixture-owner.example.org/fixture-cli\n",
-        "License: MIT\n",
-        "Project-URL: Repository, https://github.com/fixture-owner/fixture-cli\n",
-        "Description-Content-Type: text/markdown\n\n# fixture\n",
-    ] {
-        assert!(metadata.contains(line), "no {line:?} in\n{metadata}");
-    }
-    let record = ok(Command::new("python3")
-        .args(["-c", RECORD_CHECK, WHEEL_X86_64, &format!("{info}/RECORD")])
-        .current_dir(dist));
-    assert_eq!(record.trim(), "4 rows ok");
-
-    // The manifest lists each wheel like an archive, with the binary's place in the wheel.
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dist.join("dist-manifest.json")).unwrap()).unwrap();
-    let artifacts = manifest["artifacts"].as_array().unwrap();
-    for (wheel, target) in [
-        (WHEEL_X86_64, "x86_64-unknown-linux-musl"),
-        (WHEEL_AARCH64, "aarch64-unknown-linux-musl"),
-    ] {
-        let entry = artifacts
-            .iter()
-            .find(|a| a["archive"] == wheel)
-            .unwrap_or_else(|| panic!("{wheel} is not in the manifest"));
-        assert_eq!(entry["target"], target);
-        assert_eq!(entry["policy"], "static");
-        assert_eq!(entry["sha256"], sha256_in_sidecar(dist, wheel));
-        assert_eq!(
-            entry["binaries"][0]["path"],
-            format!("{data}/scripts/fixture-cli")
-        );
-        assert_eq!(entry["binaries"][0]["verdict"], "pass");
-    }
-
-    // linkaudit verify: checksums, entries and the static policy of the binaries in the wheels.
-    let report = linkaudit::verify::verify_dir(dist).unwrap();
-    assert_eq!(report.failures, vec![], "linkaudit verify failed");
-    assert_eq!((report.archives, report.binaries), (5, 5));
-    // ...and it refuses a wheel whose binary is the glibc build.
-    let bad = work.join("verify-bad");
-    common::copy_dir(dist, &bad);
-    let unpacked = work.join("gnu-unpacked");
-    std::fs::create_dir_all(&unpacked).unwrap();
-    ok(Command::new("tar")
-        .arg("-xzf")
-        .arg(dist.join("fixture-cli-x86_64-unknown-linux-gnu.tar.gz"))
-        .arg("-C")
-        .arg(&unpacked));
-    ok(Command::new("python3")
-        .args(["-c", ZIP_REPLACE])
-        .arg(bad.join(WHEEL_X86_64))
-        .arg(format!("{data}/scripts/fixture-cli"))
-        .arg(unpacked.join("fixture-cli-x86_64-unknown-linux-gnu/fixture-cli")));
-    let report = linkaudit::verify::verify_dir(&bad).unwrap();
-    let entry = format!("{WHEEL_X86_64}!{data}/scripts/fixture-cli");
-    assert!(
-        report
-            .failures
-            .iter()
-            .any(|f| f.file == entry && f.problem.contains("fails its target's policy")),
-        "{:?}",
-        report.failures
-    );
-
-    // twine, as an upload to PyPI would check them.
-    let twine = ok(Command::new("python3")
-        .args([
-            "-m",
-            "twine",
-            "check",
-            "--strict",
-            WHEEL_X86_64,
-            WHEEL_AARCH64,
-        ])
-        .current_dir(dist));
-    assert_eq!(twine.matches("PASSED").count(), 2, "{twine}");
-}
-
-fn sha256_in_sidecar(dist: &Path, name: &str) -> String {
-    let sidecar = std::fs::read_to_string(dist.join(format!("{name}.sha256"))).unwrap();
-    sidecar.split_whitespace().next().unwrap().to_owned()
-}
-
-/// Phase 6: pip, in a fresh venv, with no index: only the wheels in dist/.
-fn check_pip(work: &Path, dist: &Path) {
-    let venv = work.join("venv");
-    ok(Command::new("python3").arg("-m").arg("venv").arg(&venv));
-    let pip = |args: &[&str]| {
-        let mut cmd = Command::new(venv.join("bin/pip"));
-        cmd.args([
-            "install",
-            "--disable-pip-version-check",
-            "--no-index",
-            "--find-links",
-        ])
-        .arg(dist)
-        .args(args)
-        .env("PIP_NO_INPUT", "1")
-        // Only dist/: no pip.conf, no find-links or index of this machine.
-        .env("PIP_CONFIG_FILE", "/dev/null")
-        .env_remove("PIP_FIND_LINKS")
-        .env_remove("PIP_INDEX_URL")
-        .env_remove("PIP_EXTRA_INDEX_URL")
-        .env_remove("PIP_TARGET")
-        .env_remove("PYTHONPATH");
-        cmd
-    };
-    ok(&mut pip(&["fixture-cli"]));
-    // On the venv's PATH, as `source venv/bin/activate` puts it.
-    let path = format!(
-        "{}:{}",
-        venv.join("bin").display(),
-        std::env::var("PATH").unwrap()
-    );
-    let found = ok(Command::new("sh")
-        .args(["-c", "command -v fixture-cli && fixture-cli --version"])
-        .env("PATH", &path));
-    assert_eq!(
-        found,
-        format!(
-            "{}\n{MUSL_VERSION}\n",
-            venv.join("bin/fixture-cli").display()
-        )
-    );
-
-    // Which wheel pip picks for each platform, from its JSON report.
-    let dry_run = work.join("dry-run");
-    for (platform, wheel) in [
-        ("musllinux_1_1_x86_64", WHEEL_X86_64),
-        ("manylinux_2_17_x86_64", WHEEL_X86_64),
-        ("manylinux2014_x86_64", WHEEL_X86_64),
-        ("musllinux_1_1_aarch64", WHEEL_AARCH64),
-        ("manylinux_2_17_aarch64", WHEEL_AARCH64),
-    ] {
-        let report = work.join(format!("pip-report-{platform}.json"));
-        ok(
-            pip(&["--dry-run", "--only-binary=:all:", "--platform", platform])
-                .arg("--target")
-                .arg(&dry_run)
-                .arg("--report")
-                .arg(&report)
-                .arg("fixture-cli"),
-        );
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-        let url = report["install"][0]["download_info"]["url"]
-            .as_str()
-            .unwrap();
-        assert!(url.ends_with(&format!("/{wheel}")), "{platform}: {url}");
-        assert!(!dry_run.join("bin").exists(), "--dry-run installed");
-    }
-    let windows = run(pip(&[
-        "--dry-run",
-        "--only-binary=:all:",
-        "--platform",
-        "win_amd64",
-    ])
-    .arg("--target")
-    .arg(&dry_run)
-    .arg("fixture-cli"));
-    assert!(!windows.status.success());
-    assert!(String::from_utf8_lossy(&windows.stderr)
-        .contains("No matching distribution found for fixture-cli"));
-
-    // The aarch64 wheel, installed for its platform, runs under qemu-user.
-    let aarch64 = work.join("aarch64-target");
-    ok(pip(&[
-        "--only-binary=:all:",
-        "--platform",
-        "manylinux_2_17_aarch64",
-    ])
-    .arg("--target")
-    .arg(&aarch64)
-    .arg("fixture-cli"));
-    let binary = aarch64.join("bin/fixture-cli");
-    let audit = linkaudit::audit_path(&binary).unwrap();
-    assert!(
-        audit.interpreter.is_none() && audit.needed.is_empty(),
-        "{audit:?}"
-    );
-    let version = ok(Command::new("qemu-aarch64-static")
-        .arg(&binary)
-        .arg("--version"));
-    assert_eq!(version.trim(), MUSL_VERSION);
 }

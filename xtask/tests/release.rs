@@ -228,15 +228,16 @@ fn rehearsal_shapes(stdout: &str) -> BTreeSet<String> {
         .collect()
 }
 
+const DRY_RUN_TARGETS: [&str; 3] = [
+    "x86_64-unknown-linux-musl",
+    "aarch64-unknown-linux-musl",
+    // Not buildable here: listed with its runner, left out of the local gather.
+    "x86_64-pc-windows-msvc",
+];
+
 #[test]
 fn release_dry_run_end_to_end() {
-    const TARGETS: [&str; 3] = [
-        "x86_64-unknown-linux-musl",
-        "aarch64-unknown-linux-musl",
-        // Not buildable here: listed with its runner, left out of the local gather.
-        "x86_64-pc-windows-msvc",
-    ];
-    let ws = fixture("release-dry-run", &TARGETS, Some(CHANGELOG), "");
+    let ws = fixture("release-dry-run", &DRY_RUN_TARGETS, Some(CHANGELOG), "");
     let r = xtask(
         Command::new(xtask_bin())
             .args(["release", "--dry-run", "--tag", "v0.1.0"])
@@ -244,84 +245,9 @@ fn release_dry_run_end_to_end() {
     );
     assert_eq!(r.code, 0, "the rehearsal failed");
     let work = ws.join("target/release-dry-run");
-    let dist = work.join("dist");
-    let out = &r.stdout;
-    let has = |text: &str| assert!(out.contains(text), "no `{text}` in:\n{out}");
-    has(&format!(
-        "$ cargo xtask plan --tag v0.1.0 --github-output {}",
-        work.join("github-output").display()
-    ));
-    has("release fixture-cli 0.1.0 (v0.1.0), release");
-    for target in &TARGETS[..2] {
-        let part = work.join(format!("parts/dist-{target}"));
-        has(&format!(
-            "$ cargo xtask dist --target {target} --out-dir {}",
-            part.display()
-        ));
-        has(&format!("$ cargo xtask smoke {}", part.display()));
-    }
-    has("skip    x86_64-pc-windows-msvc: this host lacks MSVC's link.exe");
-    has("the workflow builds it on windows-2022");
-    has(&format!(
-        "$ cargo xtask gather --target x86_64-unknown-linux-musl --target aarch64-unknown-linux-musl --out-dir {}",
-        dist.display()
-    ));
-    // Each binary was started: natively, and under qemu-user.
-    has("smoke   x86_64-unknown-linux-musl");
-    has("fixture-cli --version directly:");
-    has("fixture-cli --version under qemu-aarch64");
-
-    // The notes are the CHANGELOG section; the gh commands name every asset.
-    let notes = std::fs::read_to_string(work.join("release-notes.md")).unwrap();
-    assert_eq!(notes, "### Added\n\n- The fixture CLI.\n");
-    let mut assets: Vec<String> = snapshot(&dist).into_keys().collect();
-    assets.sort();
-    for target in &TARGETS[..2] {
-        let archive = archive_name(target);
-        assert!(assets.contains(&archive) && assets.contains(&format!("{archive}.sha256")));
-    }
-    for name in ["SHA256SUMS", "dist-manifest.json", "install.sh"] {
-        assert!(assets.contains(&name.to_owned()), "{assets:?}");
-    }
-    has(&format!(
-        "assets  {} file(s) from {}:",
-        assets.len(),
-        dist.display()
-    ));
-    let paths: Vec<String> = assets
-        .iter()
-        .map(|a| dist.join(a).display().to_string())
-        .collect();
-    has(&format!(
-        "gh release create v0.1.0 --draft --verify-tag --title 'fixture-cli 0.1.0' --notes-file {} {}",
-        work.join("release-notes.md").display(),
-        paths.join(" ")
-    ));
-    has("gh release edit v0.1.0 --draft=false\n");
-    has(&format!(
-        "$ cargo xtask release --draft --tag v0.1.0 --dist {}",
-        dist.display()
-    ));
-    has("$ cargo xtask release --publish --tag v0.1.0");
-    has(&format!("$ cargo xtask sign {} --if-key", dist.display()));
-    let checked = ok(Command::new("sha256sum")
-        .args(["-c", "SHA256SUMS"])
-        .current_dir(&dist));
-    assert_eq!(
-        checked.lines().filter(|l| l.ends_with(": OK")).count(),
-        2,
-        "{checked}"
-    );
-    // A dry run writes nothing outside target/release-dry-run.
-    assert!(!ws.join("dist").exists());
-    let status = ok(Command::new("git")
-        .args(["status", "--porcelain"])
-        .current_dir(&ws));
-    assert_eq!(
-        status, "",
-        "the rehearsal changed tracked or unignored files"
-    );
-
+    runs_plan_dist_smoke_and_gather(&r.stdout, &work);
+    notes_and_gh_commands_name_every_asset(&r.stdout, &work);
+    writes_nothing_outside_its_dir(&ws);
     // The workflow runs the commands the rehearsal ran (or printed, for publishing).
     let workflow =
         std::fs::read_to_string(repo_root().join(".github/workflows/release.yml")).unwrap();
@@ -330,24 +256,122 @@ fn release_dry_run_end_to_end() {
         .flat_map(|(_, body)| run_lines(body))
         .filter_map(|l| xtask_shape(&l))
         .collect();
-    assert_eq!(rehearsal_shapes(out), in_yaml);
+    assert_eq!(rehearsal_shapes(&r.stdout), in_yaml);
+    without_a_tag_github_writes_the_notes(&ws);
+}
 
-    // Without a tag and without a CHANGELOG section: GitHub's generated notes.
+/// `out` contains `text`, or the assertion shows all of it.
+fn has(out: &str, text: &str) {
+    assert!(out.contains(text), "no `{text}` in:\n{out}");
+}
+
+/// The plan, one dist and one smoke per buildable target (the binaries started natively and
+/// under qemu-user), the one left to its runner, and the gather.
+fn runs_plan_dist_smoke_and_gather(out: &str, work: &Path) {
+    has(
+        out,
+        &format!(
+            "$ cargo xtask plan --tag v0.1.0 --github-output {}",
+            work.join("github-output").display()
+        ),
+    );
+    has(out, "release fixture-cli 0.1.0 (v0.1.0), release");
+    for target in &DRY_RUN_TARGETS[..2] {
+        let part = work.join(format!("parts/dist-{target}"));
+        has(
+            out,
+            &format!(
+                "$ cargo xtask dist --target {target} --out-dir {}",
+                part.display()
+            ),
+        );
+        has(out, &format!("$ cargo xtask smoke {}", part.display()));
+    }
+    has(
+        out,
+        "skip    x86_64-pc-windows-msvc: this host lacks MSVC's link.exe",
+    );
+    has(out, "the workflow builds it on windows-2022");
+    has(out, &format!(
+        "$ cargo xtask gather --target x86_64-unknown-linux-musl --target aarch64-unknown-linux-musl --out-dir {}",
+        work.join("dist").display()
+    ));
+    has(out, "smoke   x86_64-unknown-linux-musl");
+    has(out, "fixture-cli --version directly:");
+    has(out, "fixture-cli --version under qemu-aarch64");
+}
+
+/// The notes are the CHANGELOG section; the gh commands name every asset; the release checks.
+fn notes_and_gh_commands_name_every_asset(out: &str, work: &Path) {
+    let dist = work.join("dist");
+    let notes = std::fs::read_to_string(work.join("release-notes.md")).unwrap();
+    assert_eq!(notes, "### Added\n\n- The fixture CLI.\n");
+    let mut assets: Vec<String> = snapshot(&dist).into_keys().collect();
+    assets.sort();
+    for target in &DRY_RUN_TARGETS[..2] {
+        let archive = archive_name(target);
+        assert!(assets.contains(&archive) && assets.contains(&format!("{archive}.sha256")));
+    }
+    for name in ["SHA256SUMS", "dist-manifest.json", "install.sh"] {
+        assert!(assets.contains(&name.to_owned()), "{assets:?}");
+    }
+    has(
+        out,
+        &format!("assets  {} file(s) from {}:", assets.len(), dist.display()),
+    );
+    let paths: Vec<String> = assets
+        .iter()
+        .map(|a| dist.join(a).display().to_string())
+        .collect();
+    has(out, &format!(
+        "gh release create v0.1.0 --draft --verify-tag --title 'fixture-cli 0.1.0' --notes-file {} {}",
+        work.join("release-notes.md").display(),
+        paths.join(" ")
+    ));
+    has(out, "gh release edit v0.1.0 --draft=false\n");
+    has(
+        out,
+        &format!(
+            "$ cargo xtask release --draft --tag v0.1.0 --dist {}",
+            dist.display()
+        ),
+    );
+    has(out, "$ cargo xtask release --publish --tag v0.1.0");
+    has(
+        out,
+        &format!("$ cargo xtask sign {} --if-key", dist.display()),
+    );
+    let checked = ok(Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&dist));
+    assert_eq!(
+        checked.lines().filter(|l| l.ends_with(": OK")).count(),
+        2,
+        "{checked}"
+    );
+}
+
+/// A dry run writes nothing outside target/release-dry-run.
+fn writes_nothing_outside_its_dir(ws: &Path) {
+    assert!(!ws.join("dist").exists());
+    let status = ok(Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(ws));
+    assert_eq!(
+        status, "",
+        "the rehearsal changed tracked or unignored files"
+    );
+}
+
+/// Without a tag and without a CHANGELOG section: GitHub's generated notes.
+fn without_a_tag_github_writes_the_notes(ws: &Path) {
     std::fs::remove_file(ws.join("CHANGELOG.md")).unwrap();
     let r = xtask(
         Command::new(xtask_bin())
             .args(["release", "--dry-run"])
-            .current_dir(&ws),
+            .current_dir(ws),
     );
     assert_eq!(r.code, 0, "the rehearsal without a tag failed");
-    assert!(
-        r.stdout.contains("a dry run uses GitHub's generated notes"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout.contains("gh release create v0.1.0 --draft --verify-tag --title 'fixture-cli 0.1.0' --generate-notes "),
-        "{}",
-        r.stdout
-    );
+    has(&r.stdout, "a dry run uses GitHub's generated notes");
+    has(&r.stdout, "gh release create v0.1.0 --draft --verify-tag --title 'fixture-cli 0.1.0' --generate-notes ");
 }

@@ -21,6 +21,7 @@ mod policy;
 pub mod scan;
 #[cfg(feature = "verify")]
 pub mod signature;
+pub mod table;
 pub mod target;
 #[cfg(feature = "verify")]
 pub mod verify;

@@ -60,29 +60,12 @@ fn matrix_part(bench: &Bench, zigbuild: &BuildCommand, floor: &str) -> Result<St
     let name_one = format!("1 invocation, {} targets", triples.len());
     let name_each = format!("{} invocations, 1 target each", triples.len());
     let _dir = bench.sh.push_dir(&ws);
-    let rm = |dir: &str| format!("rm -rf {}", quote(&ws.join(dir).display().to_string()));
-    let cold = hyperfine::run(
-        &bench.sh,
-        &Settings {
-            runs: bench.runs(2, 1),
-            warmup: 0,
-            no_shell: false,
-        },
-        &[
-            Command::new(format!("cold: {name_one}"), one.clone()).prepare(rm("target-one")),
-            Command::new(format!("cold: {name_each}"), each.clone()).prepare(rm("target-each")),
-        ],
-    )?;
-    let warm = hyperfine::run(
-        &bench.sh,
-        &Settings {
-            runs: bench.runs(10, 3),
-            warmup: 1,
-            no_shell: false,
-        },
-        &[
-            Command::new(format!("warm: {name_one}"), one),
-            Command::new(format!("warm: {name_each}"), each),
+    let [cold, warm] = cold_and_warm(
+        bench,
+        &ws,
+        [
+            (name_one, one, "target-one"),
+            (name_each, each, "target-each"),
         ],
     )?;
     let rows = vec![
@@ -107,6 +90,39 @@ fn matrix_part(bench: &Bench, zigbuild: &BuildCommand, floor: &str) -> Result<St
     ))
 }
 
+/// The two build commands (name, shell line, their target dir under `ws`) cold, their target
+/// dir removed before every run, and warm.
+fn cold_and_warm(
+    bench: &Bench,
+    ws: &Path,
+    commands: [(String, String, &str); 2],
+) -> Result<[Vec<Timing>; 2]> {
+    let rm = |dir: &str| format!("rm -rf {}", quote(&ws.join(dir).display().to_string()));
+    let cold = commands
+        .clone()
+        .map(|(name, line, dir)| Command::new(format!("cold: {name}"), line).prepare(rm(dir)));
+    let cold = hyperfine::run(
+        &bench.sh,
+        &Settings {
+            runs: bench.runs(2, 1),
+            warmup: 0,
+            no_shell: false,
+        },
+        &cold,
+    )?;
+    let warm = commands.map(|(name, line, _)| Command::new(format!("warm: {name}"), line));
+    let warm = hyperfine::run(
+        &bench.sh,
+        &Settings {
+            runs: bench.runs(10, 3),
+            warmup: 1,
+            no_shell: false,
+        },
+        &warm,
+    )?;
+    Ok([cold, warm])
+}
+
 /// `1.8x`: how many times faster `fast` is than `slow`.
 fn speedup(slow: &Timing, fast: &Timing) -> String {
     format!("{:.2}x", slow.median / fast.median)
@@ -116,19 +132,7 @@ fn speedup(slow: &Timing, fast: &Timing) -> String {
 fn warm_dist_part(bench: &Bench) -> Result<String> {
     bench.dist_manifest()?; // built, so both sides are warm
     let matrix = plan::local_matrix(&bench.sh, "dist")?;
-    let cargo_lines: Vec<String> = matrix
-        .commands
-        .iter()
-        .map(|c| {
-            let args: Vec<String> = c.args.iter().map(|a| quote(&a.to_string_lossy())).collect();
-            format!(
-                "{}{} --quiet {}",
-                env_prefix(c),
-                quote(&c.program.display().to_string()),
-                args.join(" ")
-            )
-        })
-        .collect();
+    let cargo_lines: Vec<String> = matrix.commands.iter().map(shell_line).collect();
     let out = bench.scratch.join("dist-warm");
     let cargo = crate::workspace::config::cargo_program();
     let _dir = bench.sh.push_dir(&bench.root);
@@ -178,6 +182,17 @@ fn warm_dist_part(bench: &Bench) -> Result<String> {
         );
     }
     Ok(text)
+}
+
+/// One build command as a shell line, quiet.
+fn shell_line(c: &BuildCommand) -> String {
+    let args: Vec<String> = c.args.iter().map(|a| quote(&a.to_string_lossy())).collect();
+    format!(
+        "{}{} --quiet {}",
+        env_prefix(c),
+        quote(&c.program.display().to_string()),
+        args.join(" ")
+    )
 }
 
 /// `env 'K=V' ... ` for a command that needs its own PATH (zig installed into the tools dir).

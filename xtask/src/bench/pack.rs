@@ -5,7 +5,7 @@
 //! packing function.
 
 use super::doc;
-use super::hyperfine::{self, quote, Command, Settings};
+use super::hyperfine::{self, quote, Command, Settings, Timing};
 use super::Bench;
 use crate::pipeline::pack;
 use crate::workspace::archive::{self, ArchiveFile};
@@ -69,7 +69,39 @@ pub fn section(bench: &Bench) -> Result<String> {
     for dir in [&ours, &gnu] {
         std::fs::create_dir_all(dir)?;
     }
-    let epoch = manifest.source_date_epoch;
+    let commands = pack_commands(
+        bench,
+        &stage,
+        &tops,
+        [&ours, &gnu],
+        manifest.source_date_epoch,
+    );
+    let settings = Settings {
+        runs: bench.runs(15, 4),
+        warmup: 1,
+        no_shell: false,
+    };
+    let t = hyperfine::run(&bench.sh, &settings, &commands)?;
+    let sizes = Sizes {
+        ours: archive_bytes(&ours)?,
+        gnu: archive_bytes(&gnu)?,
+        input: tops
+            .iter()
+            .map(|t| dir_bytes(&stage.join(t)))
+            .sum::<Result<u64>>()?,
+    };
+    Ok(write_up(&tops, &t, &sizes))
+}
+
+/// The two sides over the same staged dirs: `cargo xtask bench-pack` into `out[0]`, and what a
+/// maintainer writes today into `out[1]`: one tar | gzip pipeline per target, then one sha256sum.
+fn pack_commands(
+    bench: &Bench,
+    stage: &Path,
+    tops: &[String],
+    out: [&Path; 2],
+    epoch: u64,
+) -> [Command; 2] {
     let names: Vec<String> = tops.iter().map(|t| quote(t)).collect();
     let dirs: Vec<String> = tops
         .iter()
@@ -78,44 +110,39 @@ pub fn section(bench: &Bench) -> Result<String> {
     let xtask_line = format!(
         "{} bench-pack --out {} --epoch {epoch} {}",
         quote(&bench.xtask.display().to_string()),
-        quote(&ours.display().to_string()),
+        quote(&out[0].display().to_string()),
         dirs.join(" ")
     );
-    // What a maintainer writes today: one pipeline per target, then one sha256sum.
+    let gnu = quote(&out[1].display().to_string());
     let gnu_line = format!(
         "cd {} && for d in {}; do tar --sort=name --owner=0 --group=0 --numeric-owner \
-         --mtime=@{epoch} -cf - \"$d\" | gzip -6 -n > {}/\"$d\".tar.gz || exit 1; done && \
-         cd {} && sha256sum *.tar.gz > SHA256SUMS",
+         --mtime=@{epoch} -cf - \"$d\" | gzip -6 -n > {gnu}/\"$d\".tar.gz || exit 1; done && \
+         cd {gnu} && sha256sum *.tar.gz > SHA256SUMS",
         quote(&stage.display().to_string()),
         names.join(" "),
-        quote(&gnu.display().to_string()),
-        quote(&gnu.display().to_string()),
     );
-    let settings = Settings {
-        runs: bench.runs(15, 4),
-        warmup: 1,
-        no_shell: false,
-    };
-    let t = hyperfine::run(
-        &bench.sh,
-        &settings,
-        &[
-            Command::new("cargo xtask dist: pack + checksum", xtask_line),
-            Command::new("tar | gzip -6 + sha256sum", gnu_line),
-        ],
-    )?;
-    let (ours_size, gnu_size) = (archive_bytes(&ours)?, archive_bytes(&gnu)?);
-    let input: u64 = tops
-        .iter()
-        .map(|t| dir_bytes(&stage.join(t)))
-        .sum::<Result<u64>>()?;
+    [
+        Command::new("cargo xtask dist: pack + checksum", xtask_line),
+        Command::new("tar | gzip -6 + sha256sum", gnu_line),
+    ]
+}
+
+/// Bytes of the archives each side wrote, and of the staged input.
+struct Sizes {
+    ours: u64,
+    gnu: u64,
+    input: u64,
+}
+
+/// The section's text: what was compared, the table, the goal and whether it was met.
+fn write_up(tops: &[String], t: &[Timing], sizes: &Sizes) -> String {
     let ratio = t[0].median / t[1].median;
     let mut rows = vec![doc::timing_row(&t[0], &t[1]), doc::timing_row(&t[1], &t[1])];
-    rows[0].push(mib(ours_size));
-    rows[1].push(mib(gnu_size));
+    rows[0].push(mib(sizes.ours));
+    rows[1].push(mib(sizes.gnu));
     let mut header = doc::TIMING_HEADER.to_vec();
     header.push("archives");
-    let met = ratio <= 0.5 && ours_size <= gnu_size;
+    let met = ratio <= 0.5 && sizes.ours <= sizes.gnu;
     let mut text = format!(
         "## Packing: dist's archive + checksum stage vs tar | gzip -6 + sha256sum\n\n\
          {} archives ({}) from {} of binaries, README.md and the license files, staged once in \
@@ -129,21 +156,21 @@ pub fn section(bench: &Bench) -> Result<String> {
          **{}**\n",
         tops.len(),
         tops.join(", "),
-        mib(input),
+        mib(sizes.input),
         archive::BACKEND,
         archive::LEVEL,
         doc::table(&header, &rows),
         doc::ratio(t[0].median, t[1].median),
-        size_change(ours_size, gnu_size),
+        size_change(sizes.ours, sizes.gnu),
         if met { "Met." } else { "Missed." },
     );
     if !met {
         text.push_str(&format!(
             "\n{}\n",
-            missed_sentence(ratio, ours_size, gnu_size)
+            missed_sentence(ratio, sizes.ours, sizes.gnu)
         ));
     }
-    Ok(text)
+    text
 }
 
 /// Why the packing goal was missed, and what would close it.

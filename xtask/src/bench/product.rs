@@ -23,36 +23,7 @@ pub fn scan(bench: &Bench) -> Result<String> {
         .env("RUNS", "3")
         .run()
         .with_context(|| format!("{} failed: see above (it needs hyperfine and scanelf: apt-get install hyperfine pax-utils)", script.display()))?;
-    let mut samples: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut order = Vec::new();
-    for round in 1..=rounds {
-        let path = bench
-            .root
-            .join(format!("crates/linkaudit/bench/scan-round-{round}.json"));
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        for result in value["results"]
-            .as_array()
-            .context("no results in scan.sh's JSON")?
-        {
-            let name = result["command"].as_str().unwrap_or("?").to_owned();
-            let times = result["times"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t.as_f64());
-            if !samples.contains_key(&name) {
-                order.push(name.clone());
-            }
-            samples.entry(name).or_default().extend(times);
-        }
-    }
-    let timings: Vec<Timing> = order
-        .iter()
-        .map(|name| Timing::from_samples(name, &samples[name]))
-        .collect::<Result<_>>()?;
+    let timings = pooled_rounds(bench, rounds)?;
     let find = |prefix: &str| {
         timings
             .iter()
@@ -86,6 +57,41 @@ pub fn scan(bench: &Bench) -> Result<String> {
         doc::ratio(gnu.median, scanelf.median),
         doc::ratio(musl.median, gnu.median),
     ))
+}
+
+/// The samples of every scan.sh round (`scan-round-N.json`, hyperfine's JSON) pooled per
+/// command, in the order the script ran them.
+fn pooled_rounds(bench: &Bench, rounds: u32) -> Result<Vec<Timing>> {
+    let mut samples: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut order = Vec::new();
+    for round in 1..=rounds {
+        let path = bench
+            .root
+            .join(format!("crates/linkaudit/bench/scan-round-{round}.json"));
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        for result in value["results"]
+            .as_array()
+            .context("no results in scan.sh's JSON")?
+        {
+            let name = result["command"].as_str().unwrap_or("?").to_owned();
+            let times = result["times"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_f64());
+            if !samples.contains_key(&name) {
+                order.push(name.clone());
+            }
+            samples.entry(name).or_default().extend(times);
+        }
+    }
+    order
+        .iter()
+        .map(|name| Timing::from_samples(name, &samples[name]))
+        .collect()
 }
 
 fn require_scanelf(bench: &Bench) -> Result<()> {

@@ -199,33 +199,11 @@ pub(super) fn check_agreement(
 ) {
     let Some(first) = parts.first() else { return };
     let m = &first.manifest;
-    let none = || "none".to_owned();
     for part in &parts[1..] {
-        let p = &part.manifest;
-        let fields = [
-            (
-                "manifest schema",
-                m.schema_version.to_string(),
-                p.schema_version.to_string(),
-            ),
-            (
-                "source commit",
-                m.source_commit.clone().unwrap_or_else(none),
-                p.source_commit.clone().unwrap_or_else(none),
-            ),
-            (
-                "SOURCE_DATE_EPOCH",
-                m.source_date_epoch.to_string(),
-                p.source_date_epoch.to_string(),
-            ),
-            ("glibc floor", m.glibc_floor.clone(), p.glibc_floor.clone()),
-            (
-                "macOS floor",
-                m.macos_floor.clone().unwrap_or_else(none),
-                p.macos_floor.clone().unwrap_or_else(none),
-            ),
-        ];
-        for (what, a, b) in fields {
+        let fields = shared_fields(m)
+            .into_iter()
+            .zip(shared_fields(&part.manifest));
+        for ((what, a), (_, b)) in fields {
             if a != b {
                 problems.push(format!(
                     "parts disagree on the {what}: {} says {a}, {} says {b}; build every part \
@@ -254,6 +232,21 @@ pub(super) fn check_agreement(
         }
     }
     check_floors(ws, m, problems);
+}
+
+/// What the manifests of all parts must say alike, by name.
+fn shared_fields(m: &Manifest) -> [(&'static str, String); 5] {
+    let none = || "none".to_owned();
+    [
+        ("manifest schema", m.schema_version.to_string()),
+        (
+            "source commit",
+            m.source_commit.clone().unwrap_or_else(none),
+        ),
+        ("SOURCE_DATE_EPOCH", m.source_date_epoch.to_string()),
+        ("glibc floor", m.glibc_floor.clone()),
+        ("macOS floor", m.macos_floor.clone().unwrap_or_else(none)),
+    ]
 }
 
 /// The parts were held to the floors this checkout's [workspace.metadata.dist] sets.

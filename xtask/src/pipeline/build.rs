@@ -203,6 +203,12 @@ fn reproducible_config(ws: &Workspace, triple: &TargetTriple) -> String {
         }
         // link.exe and lld-link: a content hash instead of the link time.
         (Os::Windows, Env::Msvc, "") => flags.push("-Clink-arg=/Brepro".to_owned()),
+        // A Mach-O linker (zig's, like Apple's ld64) hashes its output into LC_UUID before rustc
+        // strips it, and that output holds debug stabs naming each object file by absolute path
+        // (rlib members under rustc's random temp dir): two checkouts of the test fixture gave
+        // x86_64 binaries differing in exactly the 16 bytes of LC_UUID. `-S` writes no stabs, so
+        // the UUID hashes what ships; the binaries are stripped anyway.
+        (Os::Darwin, _, _) => flags.push("-Clink-arg=-Wl,-S".to_owned()),
         _ => {}
     }
     // A triple with a dot is quoted to be one TOML key.
@@ -370,6 +376,12 @@ mod tests {
         assert!(msvc.last().unwrap().ends_with(",\"-Clink-arg=/Brepro\"]"));
         let linux = args(How::Zigbuild, &["x86_64-unknown-linux-musl"]);
         assert!(!linux.last().unwrap().contains("link-arg"));
+    }
+
+    #[test]
+    fn mach_o_links_write_no_stabs() {
+        let apple = args(How::Zigbuild, &["aarch64-apple-darwin"]);
+        assert!(apple.last().unwrap().ends_with(",\"-Clink-arg=-Wl,-S\"]"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! reproducible archives with checksums and a manifest. This file only sequences the steps; each
 //! step owns its file:
 //!
-//! plan.rs -> build.rs -> verify.rs -> pack.rs (+ smoke.rs) -> wheels.rs -> installer.rs ->
+//! plan.rs (+ source.rs) -> build.rs -> verify.rs -> pack.rs (+ smoke.rs) -> wheels.rs -> installer.rs ->
 //! sign.rs -> handover.rs, then summary.rs prints what was written.
 //!
 //! A run holds the out dir's lock (workspace/lock.rs) from the plan to its exit, and reads the
@@ -17,13 +17,15 @@ pub mod pack;
 pub mod plan;
 mod sign;
 pub mod smoke;
+mod source;
 mod summary;
 mod verify;
 mod wheels;
 
 use crate::workspace::binstall;
+use crate::workspace::config::Workspace;
 use crate::workspace::lock::OutDirLock;
-use crate::workspace::manifest::{self, Manifest};
+use crate::workspace::manifest::{self, Artifact, Manifest};
 use crate::workspace::report::Report;
 use crate::workspace::signing::Signer;
 use crate::workspace::target::{How, TargetTriple};
@@ -58,7 +60,7 @@ pub fn run(options: Options) -> Result<()> {
     let _lock = OutDirLock::acquire(&out_dir)?;
     let signer = Signer::from_env_for(&sh, ws)?;
     plan::print_plan(&report, &planned.plan, ws, &out_dir);
-    let source = plan::Source::detect(&sh, &ws.root, &report)?;
+    let source = source::Source::detect(&sh, &ws.root, &report)?;
     source.print(&report);
 
     let buildable = planned.buildable();
@@ -77,15 +79,7 @@ pub fn run(options: Options) -> Result<()> {
         )?);
         artifacts.sort_by(|a, b| a.archive.cmp(&b.archive));
     }
-    let manifest = Manifest {
-        schema_version: manifest::SCHEMA_VERSION,
-        source_commit: source.commit.clone(),
-        source_date_epoch: source.epoch,
-        rustc: source.rustc.clone(),
-        glibc_floor: ws.glibc_floor.to_string(),
-        macos_floor: ws.macos_floor.map(|v| v.to_string()),
-        artifacts,
-    };
+    let manifest = manifest_of(ws, &source, artifacts);
     let installer: Vec<String> = installer::write_installer(ws, &staging.dir, &report)?
         .into_iter()
         .collect();
@@ -106,6 +100,19 @@ pub fn run(options: Options) -> Result<()> {
         summary::print_summary(&report, &manifest, &verified, &out_dir);
     }
     Ok(())
+}
+
+/// The manifest of this run: its source, floors and artifacts.
+fn manifest_of(ws: &Workspace, source: &source::Source, artifacts: Vec<Artifact>) -> Manifest {
+    Manifest {
+        schema_version: manifest::SCHEMA_VERSION,
+        source_commit: source.commit.clone(),
+        source_date_epoch: source.epoch,
+        rustc: source.rustc.clone(),
+        glibc_floor: ws.glibc_floor.to_string(),
+        macos_floor: ws.macos_floor.map(|v| v.to_string()),
+        artifacts,
+    }
 }
 
 /// Adds the missing rustup targets (and cargo-zigbuild when a target needs it), then runs one

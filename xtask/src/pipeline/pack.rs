@@ -2,8 +2,8 @@
 //! into the staging dir by one thread each (the formats live in workspace/archive.rs), each
 //! smoke-run from the archive as soon as it is written (smoke.rs).
 
-use super::plan::Source;
 use super::smoke::smoke_archive;
+use super::source::Source;
 use super::verify::Verified;
 use crate::workspace::archive::{pack_tarball, pack_zip, ArchiveFile};
 use crate::workspace::config::Workspace;

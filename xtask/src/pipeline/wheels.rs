@@ -16,7 +16,7 @@
 mod names;
 
 use super::pack::artifact;
-use super::plan::Source;
+use super::source::Source;
 use super::verify::Verified;
 use crate::workspace::archive::{write_zip, ZipEntry};
 use crate::workspace::checksums;
@@ -25,6 +25,7 @@ use crate::workspace::fsio::write_file_atomically;
 use crate::workspace::manifest::Artifact;
 use crate::workspace::report::{human_size, Report};
 use anyhow::{Context, Result};
+use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
 pub use names::{platform_tags, PlatformTags, PyVersion, WheelName};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -161,22 +162,10 @@ fn record_file(files: &[(String, Vec<u8>, u32)], record_path: &str) -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
-/// RFC 4648 section 5 base64 without `=` padding, as RECORD wants (not worth a dependency).
+/// RFC 4648 section 5 base64 without `=` padding, as RECORD wants: ct-codecs, which the xtask
+/// builds anyway for minisign's keys.
 fn base64_urlsafe_nopad(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-        }
-    }
-    out
+    Base64UrlSafeNoPadding::encode_to_string(bytes).expect("the base64 of a SHA-256 digest fits")
 }
 
 /// The highest minos of an Apple target's binaries: its wheel claims no older macOS.

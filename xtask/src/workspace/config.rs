@@ -82,7 +82,9 @@ pub struct Workspace {
     pub pypi_prereleases: bool,
 }
 
-// The parts of `cargo metadata --format-version 1` we read.
+// The parts of `cargo metadata --format-version 1` we read, typed through serde. The
+// cargo_metadata crate would add six crates to the xtask's first compile (camino, semver,
+// cargo-platform, thiserror and its proc macro, itself) for the ten fields read here.
 #[derive(Deserialize)]
 struct Metadata {
     packages: Vec<MetaPackage>,

@@ -1,6 +1,7 @@
 //! What a maintainer sees: a plan table, one line per step per target, a
 //! summary table. With `--json` stdout carries only the manifest, so the lines go to stderr.
 
+use linkaudit::table::Table;
 use std::io::Write;
 
 pub struct Report {
@@ -30,38 +31,13 @@ impl Report {
         eprintln!("warning: {text}");
     }
 
-    /// A table with a header row, columns padded to the widest cell.
+    /// A table with a header row, columns padded to the widest cell, indented by two spaces.
     pub fn table(&self, header: &[&str], rows: &[Vec<String>]) {
-        for line in format_table(header, rows) {
+        let table = Table::new(header).rows(rows.iter().cloned());
+        for line in table.aligned("  ") {
             self.line(&line);
         }
     }
-}
-
-pub fn format_table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let render = |cells: Vec<&str>| {
-        let mut line = String::from("  ");
-        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
-            if i + 1 == cells.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<width$}  "));
-            }
-        }
-        line.trim_end().to_owned()
-    };
-    let mut lines = vec![render(header.to_vec())];
-    lines.extend(
-        rows.iter()
-            .map(|row| render(row.iter().map(String::as_str).collect())),
-    );
-    lines
 }
 
 /// `1.2 MiB`, `640 KiB`, `12 B`.
@@ -76,19 +52,6 @@ pub fn human_size(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tables_pad_columns_to_the_widest_cell() {
-        let lines = format_table(
-            &["target", "how"],
-            &[vec![
-                "x86_64-unknown-linux-gnu".into(),
-                "cargo zigbuild".into(),
-            ]],
-        );
-        assert_eq!(lines[0], "  target                    how");
-        assert_eq!(lines[1], "  x86_64-unknown-linux-gnu  cargo zigbuild");
-    }
 
     #[test]
     fn sizes_are_human() {

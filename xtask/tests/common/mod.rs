@@ -122,8 +122,11 @@ pub fn xtask(cmd: &mut Command) -> Run {
     r
 }
 
+/// Every file in a dir with its bytes, by name.
+pub type Snapshot = BTreeMap<String, Vec<u8>>;
+
 /// Every file in dist/ with its bytes: "unchanged" means this map is equal.
-pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+pub fn snapshot(dir: &Path) -> Snapshot {
     match std::fs::read_dir(dir) {
         Err(_) => BTreeMap::new(),
         Ok(entries) => entries

@@ -2,6 +2,7 @@
 
 use super::Checked;
 use linkaudit::scan::Summary;
+use linkaudit::table::Table;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
@@ -47,33 +48,11 @@ fn row(file: &Checked) -> [String; 8] {
 
 pub fn write_files(out: &mut impl Write, files: &[Checked], verbose: bool) -> io::Result<()> {
     let show_verdict = files.iter().any(|f| f.policy.is_some());
-    let columns: Vec<usize> = (0..HEADERS.len())
-        .filter(|&c| show_verdict || HEADERS[c] != "VERDICT")
-        .collect();
-    let rows: Vec<[String; 8]> = files.iter().map(row).collect();
-    let widths: Vec<usize> = (0..HEADERS.len())
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].chars().count())
-                .chain([HEADERS[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let write_row = |out: &mut dyn Write, cells: &[&str]| -> io::Result<()> {
-        let last = *columns.last().expect("the table has columns");
-        for &c in &columns {
-            if c == last {
-                writeln!(out, "{}", cells[c])?;
-            } else {
-                write!(out, "{:<width$}  ", cells[c], width = widths[c])?;
-            }
-        }
-        Ok(())
-    };
-    write_row(out, &HEADERS)?;
-    for row in &rows {
-        write_row(out, &row.each_ref().map(String::as_str))?;
+    let table = Table::new(&HEADERS)
+        .rows(files.iter().map(row))
+        .only_columns(|_, name| show_verdict || name != "VERDICT");
+    for line in table.aligned("") {
+        writeln!(out, "{line}")?;
     }
     for file in files {
         for violation in &file.violations {
