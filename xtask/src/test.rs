@@ -20,6 +20,8 @@ enum From {
     Rustup,
     /// A pip requirement, pinned where the version changes what the tests see.
     Pip,
+    /// A crates.io binary, `name@version`, built by `cargo install --locked`.
+    Cargo,
 }
 
 /// What the tests need, one line each: where it comes from, its name, and which tests use it.
@@ -81,6 +83,11 @@ const NEEDS: &[(From, &str, &str)] = &[
         "checking the signatures the xtask makes, with keys it generates",
     ),
     (
+        From::Apt,
+        "openssl",
+        "a throwaway CA for the HTTPS server cargo-binstall downloads from",
+    ),
+    (
         From::Rustup,
         "x86_64-unknown-linux-musl",
         "the static Linux target",
@@ -123,6 +130,15 @@ const NEEDS: &[(From, &str, &str)] = &[
         "twine",
         "checks the wheels' metadata as PyPI would",
     ),
+    // 1.21.1: the newest whose lock file builds with the pinned rustc 1.95 (1.22-1.24 lock
+    // vergen 10, which needs rustc 1.96; 1.25 and later declare rust-version 1.96.1). Its build
+    // took 1,004 s of CPU (31 min wall on 2 cores shared with three other builds); it is only
+    // built when `cargo install --list` lacks this version.
+    (
+        From::Cargo,
+        "cargo-binstall@1.21.1",
+        "installs a release from its [package.metadata.binstall] and checks its signature",
+    ),
 ];
 
 fn names(from: From) -> Vec<&'static str> {
@@ -146,6 +162,7 @@ pub fn run(cargo_args: &[String]) -> Result<()> {
     install_apt(&sh, &report)?;
     install_rustup_targets(&sh, &report)?;
     install_pip(&sh, &report)?;
+    install_cargo(&sh, &report)?;
     report.step("setup", "wheels", "fetching pinned third-party binaries");
     cmd!(sh, "bash crates/linkaudit/tests/fetch-wheels.sh")
         .run()
@@ -250,6 +267,34 @@ fn install_pip(sh: &Shell, report: &Report) -> Result<()> {
         .with_context(|| format!("installing {list} with pip: the tests need python3 with pip"))
 }
 
+/// `cargo install --locked` of each crate not installed at its pinned version.
+fn install_cargo(sh: &Shell, report: &Report) -> Result<()> {
+    let cargo = crate::workspace::config::cargo_program();
+    let installed = cmd!(sh, "{cargo} install --list")
+        .quiet()
+        .read()
+        .context("listing the crates `cargo install` installed")?;
+    for need in names(From::Cargo) {
+        let (name, version) = need.split_once('@').unwrap_or((need, ""));
+        // `cargo install --list` prints `name v1.2.3:` per crate.
+        if installed
+            .lines()
+            .any(|l| l == format!("{name} v{version}:"))
+        {
+            continue;
+        }
+        report.step(
+            "setup",
+            "cargo",
+            &format!("building {need} (several minutes)"),
+        );
+        cmd!(sh, "{cargo} install --locked {name} --version {version}")
+            .run()
+            .with_context(|| format!("installing {need} with `cargo install`"))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +305,12 @@ mod tests {
         for (_, name, why) in NEEDS {
             assert!(seen.insert(*name), "{name} twice");
             assert!(!why.is_empty(), "{name}");
+        }
+        for name in names(From::Cargo) {
+            assert!(
+                name.split_once('@').is_some(),
+                "{name}: pin it as name@version"
+            );
         }
     }
 }

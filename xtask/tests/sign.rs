@@ -23,50 +23,13 @@
 
 mod common;
 
+use common::minisign::{generate, Keys};
 use common::{archive_name, make_fixture, ok, repo_root, run, snapshot, xtask, Run};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const MUSL: &str = "x86_64-unknown-linux-musl";
 const SUMS_SIG: &str = "SHA256SUMS.minisig";
-
-struct Keys {
-    public_file: PathBuf,
-    public: String,
-    secret: String,
-}
-
-/// `minisign -G` into `dir`; with a password, typed on stdin as minisign reads it there.
-fn generate(dir: &Path, password: Option<&str>) -> Keys {
-    std::fs::create_dir_all(dir).unwrap();
-    let (public_file, secret_file) = (dir.join("key.pub"), dir.join("key.sec"));
-    let mut cmd = Command::new("minisign");
-    cmd.arg("-G")
-        .arg("-p")
-        .arg(&public_file)
-        .arg("-s")
-        .arg(&secret_file);
-    if password.is_none() {
-        cmd.arg("-W");
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    if let Some(pw) = password {
-        write!(child.stdin.as_mut().unwrap(), "{pw}\n{pw}\n").unwrap();
-    }
-    drop(child.stdin.take());
-    assert!(child.wait().unwrap().success(), "minisign -G failed");
-    let public = std::fs::read_to_string(&public_file).unwrap();
-    Keys {
-        public: public.lines().nth(1).unwrap().to_owned(),
-        public_file,
-        secret: std::fs::read_to_string(secret_file).unwrap(),
-    }
-}
 
 fn dist(ws: &Path, key: Option<&str>, password: Option<&str>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));

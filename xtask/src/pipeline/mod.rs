@@ -23,6 +23,7 @@ mod summary;
 mod verify;
 mod wheels;
 
+use crate::workspace::binstall;
 use crate::workspace::config::Workspace;
 use crate::workspace::lock::OutDirLock;
 use crate::workspace::manifest::{self, Artifact, Manifest};
@@ -50,6 +51,10 @@ pub fn run(options: Options) -> Result<()> {
     let sh = Shell::new().context("starting a shell")?;
     let planned = plan::Planned::new(&sh, &options.targets, &report)?;
     let (ws, host) = (&planned.ws, &planned.host);
+    // Before the lock, which creates the out dir: a mismatch leaves nothing behind.
+    let planned_targets: Vec<TargetTriple> =
+        planned.plan.iter().map(|e| e.triple.clone()).collect();
+    binstall::check(ws, &planned_targets, &report)?;
     let out_dir = match &options.out_dir {
         Some(dir) => std::env::current_dir()?.join(dir),
         None => ws.root.join("dist"),

@@ -53,6 +53,9 @@ pub struct Package {
     pub homepage: Option<String>,
     pub license: Option<String>,
     pub readme: Option<PathBuf>,
+    /// `[package.metadata.binstall]` as written: workspace/binstall.rs checks it against the
+    /// archives.
+    pub binstall: Option<serde_json::Value>,
 }
 
 /// Everything the run needs to know about the workspace.
@@ -112,6 +115,8 @@ struct MetaPackage {
     #[serde(default)]
     readme: Option<PathBuf>,
     manifest_path: PathBuf,
+    #[serde(default)]
+    metadata: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -242,6 +247,7 @@ fn shipping_packages(meta: &Metadata, wanted: Option<&[String]>) -> Result<Vec<P
             .readme
             .as_ref()
             .and_then(|readme| Some(p.manifest_path.parent()?.join(readme))),
+        binstall: p.metadata.as_ref().and_then(|m| m.get("binstall")).cloned(),
     };
     let mut packages: Vec<Package> = match wanted {
         Some(names) => names
@@ -323,6 +329,7 @@ mod tests {
                 homepage: None,
                 license: Some("MIT".into()),
                 readme: Some("/ws/tool/README.md".into()),
+                binstall: None,
             }]
         );
     }

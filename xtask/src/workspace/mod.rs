@@ -1,9 +1,10 @@
 //! What `dist`, `gather`, `sign`, `reproduce`, `plan` and `bench` share: the workspace's
 //! configuration, target triples, the tools a build needs, the report printer, the archive
 //! formats, atomic file writes, the out dir's lock, and the dist contract's writer side
-//! (checksums, manifest, signatures). Nothing here depends on a subcommand.
+//! (checksums, manifest, signatures), and the check of `[package.metadata.binstall]`. Nothing here depends on a subcommand.
 
 pub mod archive;
+pub mod binstall;
 pub mod checksums;
 pub mod config;
 pub mod floors;

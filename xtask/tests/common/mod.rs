@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod minisign;
 pub mod workflow;
 
 use std::collections::BTreeMap;
