@@ -5,6 +5,7 @@
 //!
 //! `NEEDS` is the one list of those tools: add a line there when a test starts using a new one.
 
+use crate::workspace::auditable::CARGO_AUDITABLE;
 use crate::workspace::report::Report;
 use crate::workspace::tools::{which, CARGO_ZIGBUILD, ZIGLANG};
 use anyhow::{bail, Context, Result};
@@ -20,6 +21,8 @@ enum From {
     Rustup,
     /// A pip requirement, pinned where the version changes what the tests see.
     Pip,
+    /// A crate with a binary, `cargo install --locked NAME@VERSION` (into cargo's bin dir).
+    Cargo,
 }
 
 /// What the tests need, one line each: where it comes from, its name, and which tests use it.
@@ -123,6 +126,16 @@ const NEEDS: &[(From, &str, &str)] = &[
         "twine",
         "checks the wheels' metadata as PyPI would",
     ),
+    (
+        From::Pip,
+        "cyclonedx-python-lib[json-validation]==11.12.0",
+        "validates the SBOMs against CycloneDX's own JSON schema",
+    ),
+    (
+        From::Cargo,
+        CARGO_AUDITABLE,
+        "embeds the dependency lists (the dist builds find it on PATH instead of installing it)",
+    ),
 ];
 
 fn names(from: From) -> Vec<&'static str> {
@@ -146,6 +159,7 @@ pub fn run(cargo_args: &[String]) -> Result<()> {
     install_apt(&sh, &report)?;
     install_rustup_targets(&sh, &report)?;
     install_pip(&sh, &report)?;
+    install_cargo(&sh, &report)?;
     report.step("setup", "wheels", "fetching pinned third-party binaries");
     cmd!(sh, "bash crates/linkaudit/tests/fetch-wheels.sh")
         .run()
@@ -248,6 +262,22 @@ fn install_pip(sh: &Shell, report: &Report) -> Result<()> {
     cmd!(sh, "python3 {pip...} {wanted...}")
         .run()
         .with_context(|| format!("installing {list} with pip: the tests need python3 with pip"))
+}
+
+/// `cargo install` of what is not on PATH yet (it compiles: 31 s for cargo-auditable here).
+fn install_cargo(sh: &Shell, report: &Report) -> Result<()> {
+    let cargo = crate::workspace::config::cargo_program();
+    for spec in names(From::Cargo) {
+        let name = spec.split('@').next().unwrap_or(spec);
+        if which(name).is_some() {
+            continue;
+        }
+        report.step("setup", "cargo install", spec);
+        cmd!(sh, "{cargo} install --quiet --locked {spec}")
+            .run()
+            .with_context(|| format!("installing {spec} with `cargo install`"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

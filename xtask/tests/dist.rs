@@ -304,7 +304,7 @@ fn dist_end_to_end() {
     }
     for name in LOCAL_TARGETS
         .iter()
-        .map(|t| archive_name(t))
+        .flat_map(|t| [archive_name(t), sbom(t)])
         .chain(["SHA256SUMS", "dist-manifest.json", "install.sh"].map(String::from))
     {
         assert!(
@@ -465,7 +465,13 @@ fn check_dist(dist: &Path, ws: &Path) {
     names.sort();
     let mut expected: Vec<String> = LOCAL_TARGETS
         .iter()
-        .flat_map(|t| [archive_name(t), format!("{}.sha256", archive_name(t))])
+        .flat_map(|t| {
+            [
+                archive_name(t),
+                format!("{}.sha256", archive_name(t)),
+                sbom(t),
+            ]
+        })
         .chain(["SHA256SUMS", "dist-manifest.json", "install.sh"].map(String::from))
         .collect();
     expected.sort();
@@ -477,7 +483,7 @@ fn check_dist(dist: &Path, ws: &Path) {
         .current_dir(dist));
     assert_eq!(
         checked.lines().filter(|l| l.ends_with(": OK")).count(),
-        LOCAL_TARGETS.len(),
+        2 * LOCAL_TARGETS.len(), // archives and SBOMs
         "{checked}"
     );
     for target in LOCAL_TARGETS {

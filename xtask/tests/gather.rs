@@ -83,8 +83,8 @@ fn gather_end_to_end() {
     );
     assert_eq!(local.code, 0, "cargo xtask dist failed");
     let local_dist = snapshot(&l.join("dist"));
-    // Archives, their .sha256, SHA256SUMS, the manifest and install.sh.
-    assert_eq!(local_dist.len(), 2 * TARGETS.len() + 3);
+    // Archives, their .sha256 and SBOMs, SHA256SUMS, the manifest and install.sh.
+    assert_eq!(local_dist.len(), 3 * TARGETS.len() + 3);
     let xtask_bin = l.join("target/debug/xtask");
 
     // Clone P, elsewhere, with its own target dir: one run per target, as the runners do.
@@ -100,7 +100,7 @@ fn gather_end_to_end() {
         );
         assert_eq!(part.code, 0, "cargo xtask dist --target {target} failed");
         let files: Vec<String> = snapshot(&part_dir(&parts, target)).into_keys().collect();
-        assert_eq!(files.len(), 5, "{target}: {files:?}");
+        assert_eq!(files.len(), 6, "{target}: {files:?}");
     }
     let all_parts: Vec<PathBuf> = TARGETS.iter().map(|t| part_dir(&parts, t)).collect();
     let gather = |parts: &[PathBuf], out: &Path| {
@@ -140,7 +140,7 @@ fn gather_end_to_end() {
         .current_dir(&dist));
     assert_eq!(
         checked.lines().filter(|l| l.ends_with(": OK")).count(),
-        TARGETS.len(),
+        2 * TARGETS.len(), // archives and SBOMs
         "{checked}"
     );
     let verified = gathered

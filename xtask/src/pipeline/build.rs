@@ -5,6 +5,7 @@
 //! removed from our environment before we get here (see `plan.rs`), because either one replaces the
 //! config's `[target]` rustflags.
 
+use crate::workspace::auditable::Auditable;
 use crate::workspace::config::{cargo_program, Package, Workspace};
 use crate::workspace::report::Report;
 use crate::workspace::target::{How, TargetTriple};
@@ -35,6 +36,7 @@ pub fn build(
     how: How,
     triples: &[TargetTriple],
     zigbuild: Option<&Zigbuild>,
+    auditable: &Auditable,
     report: &Report,
 ) -> Result<()> {
     let (program, env) = match (how, zigbuild) {
@@ -46,7 +48,8 @@ pub fn build(
     let started = Instant::now();
     // cargo reports on stderr; stdout is kept for `--json`.
     let mut command = cmd!(sh, "{program} {args...}").ignore_stdout();
-    for (key, value) in env.into_iter().chain(deployment_target(ws, triples)) {
+    let env = env.into_iter().chain(auditable.env());
+    for (key, value) in env.chain(deployment_target(ws, triples)) {
         command = command.env(key, value);
     }
     if how == How::Zigbuild && triples.iter().any(TargetTriple::is_apple) {

@@ -2,8 +2,8 @@
 //! reproducible archives with checksums and a manifest. This file only sequences the steps; each
 //! step owns its file:
 //!
-//! plan.rs -> build.rs -> verify.rs -> pack.rs (+ smoke.rs) -> wheels.rs -> installer.rs ->
-//! sign.rs -> handover.rs, then summary.rs prints what was written.
+//! plan.rs -> build.rs -> verify.rs -> pack.rs (+ smoke.rs) -> sbom.rs -> wheels.rs ->
+//! installer.rs -> sign.rs -> handover.rs, then summary.rs prints what was written.
 //!
 //! A run holds the out dir's lock (workspace/lock.rs) from the plan to its exit, and reads the
 //! signing key before it builds. Nothing touches the out dir before the staging step, and the
@@ -15,6 +15,7 @@ pub mod handover;
 pub mod installer;
 pub mod pack;
 pub mod plan;
+mod sbom;
 mod sign;
 pub mod smoke;
 mod summary;
@@ -26,7 +27,7 @@ use crate::workspace::manifest::{self, Manifest};
 use crate::workspace::report::Report;
 use crate::workspace::signing::Signer;
 use crate::workspace::target::{How, TargetTriple};
-use crate::workspace::tools;
+use crate::workspace::{auditable, tools};
 use anyhow::{Context, Result};
 pub use handover::{write_checksums_and_manifest, Staging};
 pub use sign::commit_signed;
@@ -62,6 +63,13 @@ pub fn run(options: Options) -> Result<()> {
 
     let mut staging = Staging::create(&out_dir)?;
     let mut artifacts = pack::pack_all(&sh, ws, host, &source, &verified, &staging.dir, &report)?;
+    let sboms = sbom::write_sboms(
+        &staging.dir,
+        source.epoch,
+        &verified,
+        &mut artifacts,
+        &report,
+    )?;
     if options.wheels || ws.wheels {
         artifacts.extend(wheels::wheel_all(
             ws,
@@ -81,19 +89,14 @@ pub fn run(options: Options) -> Result<()> {
         macos_floor: ws.macos_floor.map(|v| v.to_string()),
         artifacts,
     };
-    let installer: Vec<String> = installer::write_installer(ws, &staging.dir, &report)?
+    // Files that move with the archives: install.sh and the SBOMs (listed in SHA256SUMS).
+    let extra: Vec<String> = installer::write_installer(ws, &staging.dir, &report)?
         .into_iter()
+        .chain(sboms.iter().map(|(name, _)| name.clone()))
         .collect();
-    write_checksums_and_manifest(&staging.dir, &manifest, &[])?;
+    write_checksums_and_manifest(&staging.dir, &manifest, &sboms)?;
     let signer = signer.as_ref();
-    commit_signed(
-        &mut staging,
-        &out_dir,
-        &manifest,
-        &installer,
-        signer,
-        &report,
-    )?;
+    commit_signed(&mut staging, &out_dir, &manifest, &extra, signer, &report)?;
 
     if options.json {
         print!("{}", manifest.to_json());
@@ -103,8 +106,8 @@ pub fn run(options: Options) -> Result<()> {
     Ok(())
 }
 
-/// Adds the missing rustup targets (and cargo-zigbuild when a target needs it), then runs one
-/// cargo or cargo-zigbuild per build method.
+/// Adds the missing rustup targets (and cargo-zigbuild when a target needs it, cargo-auditable
+/// always), then runs one cargo or cargo-zigbuild per build method.
 fn build_all(
     sh: &Shell,
     planned: &plan::Planned,
@@ -119,8 +122,9 @@ fn build_all(
     } else {
         None
     };
+    let auditable = auditable::ensure_auditable(sh, &ws.target_dir, report)?;
     for (how, triples) in &invocations {
-        build::build(sh, ws, *how, triples, zigbuild.as_ref(), report)?;
+        build::build(sh, ws, *how, triples, zigbuild.as_ref(), &auditable, report)?;
     }
     Ok(())
 }

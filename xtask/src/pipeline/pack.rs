@@ -161,6 +161,8 @@ pub fn artifact(
             .and_then(|l| l.policy.as_ref())
             .map(|p| p.to_string()),
         rustc: rustc.to_owned(),
+        // sbom.rs names it once the archive is written (wheels have none).
+        sbom: None,
         binaries: item
             .linkage
             .iter()

@@ -6,7 +6,7 @@ use super::build;
 use crate::workspace::config::{self, Workspace};
 use crate::workspace::report::Report;
 use crate::workspace::target::{Host, How, Status, TargetTriple};
-use crate::workspace::tools;
+use crate::workspace::{auditable, tools};
 use anyhow::{bail, Context, Result};
 use linkaudit::{Floors, OsVersion};
 use std::collections::BTreeMap;
@@ -306,6 +306,7 @@ pub fn local_matrix(sh: &Shell, profile: &str) -> Result<LocalMatrix> {
     tools::ensure_rustup_targets(sh, planned.rustup.as_ref(), &targets, &report)?;
     let mut commands = Vec::new();
     let floors = planned.ws.floors();
+    let auditable = auditable::ensure_auditable(sh, &planned.ws.target_dir, &report)?;
     for (how, triples) in invocations(&planned.plan, &planned.host.triple, &floors) {
         let (program, mut env) = match how {
             How::Zigbuild => {
@@ -314,6 +315,7 @@ pub fn local_matrix(sh: &Shell, profile: &str) -> Result<LocalMatrix> {
             }
             _ => (config::cargo_program(), Vec::new()),
         };
+        env.extend(auditable.env());
         env.extend(build::deployment_target(&planned.ws, &triples));
         let args = build::cargo_args(&planned.ws, how, &triples, profile);
         commands.push(BuildCommand { program, args, env });

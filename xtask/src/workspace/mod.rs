@@ -4,6 +4,7 @@
 //! (checksums, manifest, signatures). Nothing here depends on a subcommand.
 
 pub mod archive;
+pub mod auditable;
 pub mod checksums;
 pub mod config;
 pub mod floors;

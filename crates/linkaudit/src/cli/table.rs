@@ -51,15 +51,7 @@ pub fn write_files(out: &mut impl Write, files: &[Checked], verbose: bool) -> io
         .filter(|&c| show_verdict || HEADERS[c] != "VERDICT")
         .collect();
     let rows: Vec<[String; 8]> = files.iter().map(row).collect();
-    let widths: Vec<usize> = (0..HEADERS.len())
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].chars().count())
-                .chain([HEADERS[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let widths = column_widths(&HEADERS, &rows);
     let write_row = |out: &mut dyn Write, cells: &[&str]| -> io::Result<()> {
         let last = *columns.last().expect("the table has columns");
         for &c in &columns {
@@ -86,6 +78,22 @@ pub fn write_files(out: &mut impl Write, files: &[Checked], verbose: bool) -> io
         }
     }
     Ok(())
+}
+
+/// The width of each column: its widest cell or its header, in characters.
+pub fn column_widths<const N: usize>(
+    headers: &[&str; N],
+    rows: &[[impl AsRef<str>; N]],
+) -> Vec<usize> {
+    (0..N)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].as_ref().chars().count())
+                .chain([headers[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect()
 }
 
 fn write_details(out: &mut impl Write, file: &Checked) -> io::Result<()> {

@@ -50,6 +50,10 @@ pub struct Artifact {
     /// `rustc --version` of the machine that built it: in a release gathered from several
     /// runners the compilers may differ.
     pub rustc: String,
+    /// The archive's CycloneDX SBOM, `<package>-<target>.cdx.json` (`sbom::sbom_name`), listed
+    /// in SHA256SUMS; null for a wheel (its binaries are an archive's too).
+    #[serde(deserialize_with = "present")]
+    pub sbom: Option<String>,
     pub binaries: Vec<Binary>,
 }
 
@@ -177,6 +181,7 @@ mod tests {
                 sha256: "00".into(),
                 policy: Some("static".into()),
                 rustc: "rustc 1.95.0".into(),
+                sbom: Some("tool-x86_64-unknown-linux-musl.cdx.json".into()),
                 binaries: vec![Binary {
                     name: "tool".into(),
                     path: "tool-x86_64-unknown-linux-musl/tool".into(),

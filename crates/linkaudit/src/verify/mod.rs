@@ -14,6 +14,7 @@ mod entries;
 mod expect;
 mod readers;
 mod release;
+mod sbom;
 
 use crate::contract::{self, Manifest, ManifestError};
 use crate::{Floors, GlibcVersion};
@@ -45,11 +46,21 @@ pub struct Report {
     pub archives: usize,
     pub binaries: usize,
     pub failures: Vec<Failure>,
+    /// Worth saying, but no reason to refuse the release: a binary without an embedded
+    /// dependency list, an archive without an SBOM.
+    pub warnings: Vec<Failure>,
 }
 
 impl Report {
     fn fail(&mut self, file: &str, problem: String) {
         self.failures.push(Failure {
+            file: file.to_owned(),
+            problem,
+        });
+    }
+
+    fn warn(&mut self, file: &str, problem: String) {
+        self.warnings.push(Failure {
             file: file.to_owned(),
             problem,
         });
@@ -177,7 +188,10 @@ pub fn check_archive(
     if let Err(err) = readers::read_archive(&dir.join(archive), &mut inspector) {
         inspector.fail_archive(format!("cannot read the archive ({err})"));
     }
-    inspector.finish();
+    let binaries = inspector.finish();
+    if let Some(manifest) = manifest {
+        sbom::check_content(dir, archive, manifest, &binaries, report);
+    }
 }
 
 /// The regular files directly in `dir` (a release directory has no subdirectories).

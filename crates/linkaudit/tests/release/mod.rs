@@ -264,6 +264,7 @@ pub fn write_tampered_release(
                 .filter(|p| !p.is_empty())
                 .map(|p| p.to_string()),
                 rustc: "rustc (test)".into(),
+                sbom: None,
                 binaries: archive.entries.iter().filter_map(manifest_binary).collect(),
             }
         })
