@@ -160,3 +160,29 @@ fn verify_warns_about_binaries_without_a_dependency_list_and_still_passes() {
         "one per archive: {err}"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+    /// Truncated or corrupted, inside the section or anywhere else: an answer, never a panic.
+    #[test]
+    fn damaged_binaries_never_panic_the_reader(
+        cut in proptest::prelude::any::<proptest::sample::Index>(),
+        flips in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()),
+            1..16,
+        ),
+    ) {
+        let data = std::fs::read(audited_hello()).unwrap();
+        let _ = linkaudit::deps::read_bytes(&data[..cut.index(data.len())]);
+        let mut flipped = data.clone();
+        let section = linkaudit::deps::dep_section(&data).unwrap().unwrap();
+        let start = section.as_ptr() as usize - data.as_ptr() as usize;
+        for (at, byte) in flips {
+            // Half the flips land in the section itself, where the inflater and JSON parser are.
+            let at = if byte % 2 == 0 { start + at.index(section.len()) } else { at.index(data.len()) };
+            flipped[at] = byte;
+        }
+        let _ = linkaudit::deps::read_bytes(&flipped);
+    }
+}
