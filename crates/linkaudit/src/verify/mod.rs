@@ -194,6 +194,23 @@ pub fn check_archive(
     }
 }
 
+/// The SBOM `archive` in `dir` must have (`contract::sbom`): made from its manifest entry and
+/// the binaries it holds as they are. `None` for a wheel, an archive the manifest does not list,
+/// or one that cannot be read. What `verify` compares each SBOM with.
+pub fn expected_sbom(dir: &Path, archive: &str, manifest: &Manifest) -> Option<String> {
+    let artifact = manifest.artifacts.iter().find(|a| a.archive == archive)?;
+    contract::sbom_name(archive)?;
+    let floors = Floors::with_glibc(DEFAULT_GLIBC_FLOOR);
+    let expected =
+        expect::Expected::for_archive(archive, Some(manifest), &floors, &mut Vec::new()).ok()?;
+    let mut report = Report::default();
+    let mut inspector = entries::Inspector::new(archive, &expected, Limits::default(), &mut report);
+    readers::read_archive(&dir.join(archive), &mut inspector).ok()?;
+    let binaries = inspector.finish();
+    let input = sbom::sbom_input(artifact, manifest.source_date_epoch, &binaries);
+    Some(contract::sbom::cyclonedx(&input))
+}
+
 /// The regular files directly in `dir` (a release directory has no subdirectories).
 fn list_files(dir: &Path) -> io::Result<BTreeSet<String>> {
     let mut names = BTreeSet::new();
