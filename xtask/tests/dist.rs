@@ -259,6 +259,7 @@ fn dist_end_to_end() {
         [
             "SHA256SUMS".to_owned(),
             "dist-manifest.json".to_owned(),
+            sbom("x86_64-unknown-linux-musl"),
             musl.clone(),
             format!("{musl}.sha256"),
             "install.sh".to_owned(),
