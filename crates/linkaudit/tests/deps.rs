@@ -186,3 +186,58 @@ proptest::proptest! {
         let _ = linkaudit::deps::read_bytes(&flipped);
     }
 }
+
+/// SBOMs as `cargo xtask dist` writes them (made here with `verify::expected_sbom`) pass; an SBOM
+/// no artifact names, or one missing from SHA256SUMS, fails naming it.
+#[test]
+fn verify_accepts_the_sboms_it_would_make_and_refuses_strays_and_unlisted_ones() {
+    use linkaudit::contract::{checksums, sbom_name, sha256_file, Manifest};
+    let dir = release::good_release("with-sboms");
+    let mut manifest = Manifest::read(&dir.join("dist-manifest.json")).unwrap();
+    for artifact in &mut manifest.artifacts {
+        artifact.sbom = sbom_name(&artifact.archive);
+    }
+    std::fs::write(dir.join("dist-manifest.json"), manifest.to_json()).unwrap();
+    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+    let (mut listed, _) = checksums::parse_sha256sums(&sums);
+    for artifact in &manifest.artifacts {
+        let name = artifact.sbom.clone().unwrap();
+        let text = linkaudit::verify::expected_sbom(&dir, &artifact.archive, &manifest).unwrap();
+        std::fs::write(dir.join(&name), text).unwrap();
+        listed.insert(name.clone(), sha256_file(&dir.join(&name)).unwrap());
+    }
+    let write_sums = |listed: &std::collections::BTreeMap<String, String>| {
+        let text = checksums::sha256sums(listed.iter().map(|(n, h)| (n.as_str(), h.as_str())));
+        std::fs::write(dir.join("SHA256SUMS"), text).unwrap();
+    };
+    write_sums(&listed);
+    let out = linkaudit(&[&"verify", &dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("has no SBOM"), "{}", stderr(&out));
+
+    let stray = dir.join("demo-aarch64-apple-darwin.cdx.json");
+    std::fs::copy(
+        dir.join(manifest.artifacts[0].sbom.as_ref().unwrap()),
+        &stray,
+    )
+    .unwrap();
+    let out = linkaudit(&[&"verify", &dir]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("demo-aarch64-apple-darwin.cdx.json: is an SBOM that no artifact"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(&stray).unwrap();
+
+    let unlisted = manifest.artifacts[0].sbom.clone().unwrap();
+    listed.remove(&unlisted);
+    write_sums(&listed);
+    let out = linkaudit(&[&"verify", &dir]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("{unlisted}: SBOM not listed in SHA256SUMS")),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -237,6 +237,10 @@ mod tests {
             ("\"size\": 1,", false),
             ("\"sha256\": \"00\",", false),
             ("\"policy\": \"static\",", true),
+            (
+                "\"sbom\": \"tool-x86_64-unknown-linux-musl.cdx.json\",",
+                true,
+            ),
             ("\"kind\": \"static-pie\",", false),
             ("\"glibc_floor\": null,", true),
             ("\"floor\": null,", true),
