@@ -309,7 +309,7 @@ fn release_dry_run_end_to_end() {
         .current_dir(&dist));
     assert_eq!(
         checked.lines().filter(|l| l.ends_with(": OK")).count(),
-        2,
+        4, // two archives and their SBOMs
         "{checked}"
     );
     // A dry run writes nothing outside target/release-dry-run.
