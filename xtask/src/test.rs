@@ -5,6 +5,7 @@
 //!
 //! `NEEDS` is the one list of those tools: add a line there when a test starts using a new one.
 
+use crate::workspace::auditable::CARGO_AUDITABLE;
 use crate::workspace::report::Report;
 use crate::workspace::tools::{which, CARGO_ZIGBUILD, ZIGLANG};
 use anyhow::{bail, Context, Result};
@@ -129,6 +130,16 @@ const NEEDS: &[(From, &str, &str)] = &[
         From::Pip,
         "twine",
         "checks the wheels' metadata as PyPI would",
+    ),
+    (
+        From::Pip,
+        "cyclonedx-python-lib[json-validation]==11.12.0",
+        "validates the SBOMs against CycloneDX's own JSON schema",
+    ),
+    (
+        From::Cargo,
+        CARGO_AUDITABLE,
+        "embeds the dependency lists (the dist builds find it on PATH instead of installing it)",
     ),
     // 1.21.1: the newest whose lock file builds with the pinned rustc 1.95 (1.22-1.24 lock
     // vergen 10, which needs rustc 1.96; 1.25 and later declare rust-version 1.96.1). Its build

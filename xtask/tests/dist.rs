@@ -324,6 +324,7 @@ fn a_run_replaces_only_its_own_files(a: &Clone, before: &Snapshot) {
         [
             "SHA256SUMS".to_owned(),
             "dist-manifest.json".to_owned(),
+            sbom("x86_64-unknown-linux-musl"),
             musl.clone(),
             format!("{musl}.sha256"),
             "install.sh".to_owned(),
@@ -371,7 +372,7 @@ fn another_clone_builds_the_same_bytes(work: &Path, a: &Clone, before: &Snapshot
     }
     for name in LOCAL_TARGETS
         .iter()
-        .map(|t| archive_name(t))
+        .flat_map(|t| [archive_name(t), sbom(t)])
         .chain(["SHA256SUMS", "dist-manifest.json", "install.sh"].map(String::from))
     {
         assert!(
@@ -572,7 +573,13 @@ fn holds_the_archives_and_their_checksums(dist: &Path) {
     names.sort();
     let mut expected: Vec<String> = LOCAL_TARGETS
         .iter()
-        .flat_map(|t| [archive_name(t), format!("{}.sha256", archive_name(t))])
+        .flat_map(|t| {
+            [
+                archive_name(t),
+                format!("{}.sha256", archive_name(t)),
+                sbom(t),
+            ]
+        })
         .chain(["SHA256SUMS", "dist-manifest.json", "install.sh"].map(String::from))
         .collect();
     expected.sort();
@@ -584,7 +591,7 @@ fn holds_the_archives_and_their_checksums(dist: &Path) {
         .current_dir(dist));
     assert_eq!(
         checked.lines().filter(|l| l.ends_with(": OK")).count(),
-        LOCAL_TARGETS.len(),
+        2 * LOCAL_TARGETS.len(), // archives and SBOMs
         "{checked}"
     );
     for target in LOCAL_TARGETS {

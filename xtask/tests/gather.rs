@@ -99,7 +99,8 @@ fn one_local_run(work: &Path) -> (PathBuf, Snapshot) {
     );
     assert_eq!(local.code, 0, "cargo xtask dist failed");
     let local_dist = snapshot(&l.join("dist"));
-    assert_eq!(local_dist.len(), 2 * TARGETS.len() + 3);
+    // Archives, their .sha256 and SBOMs, SHA256SUMS, the manifest and install.sh.
+    assert_eq!(local_dist.len(), 3 * TARGETS.len() + 3);
     (l, local_dist)
 }
 
@@ -133,7 +134,7 @@ impl Runners {
             );
             assert_eq!(part.code, 0, "cargo xtask dist --target {target} failed");
             let files: Vec<String> = snapshot(&part_dir(&parts, target)).into_keys().collect();
-            assert_eq!(files.len(), 5, "{target}: {files:?}");
+            assert_eq!(files.len(), 6, "{target}: {files:?}");
         }
         Runners {
             work: work.to_owned(),
@@ -218,7 +219,7 @@ fn the_gathered_release_is_the_local_one(g: &Runners, local_dist: &Snapshot) -> 
         .current_dir(&g.dist));
     assert_eq!(
         checked.lines().filter(|l| l.ends_with(": OK")).count(),
-        TARGETS.len(),
+        2 * TARGETS.len(), // archives and SBOMs
         "{checked}"
     );
     let verified = gathered

@@ -238,7 +238,8 @@ fn check_after_kill(dist: &Path, linkaudit: &Path, tags: &[(&str, &Snapshot)]) -
         if name.starts_with(".staging-") || name == ".lock" {
             continue;
         }
-        let known = is_archive(name) || name.ends_with(".sha256") || name == SUMS;
+        let sbom = name.ends_with(".cdx.json");
+        let known = is_archive(name) || name.ends_with(".sha256") || sbom || name == SUMS;
         assert!(
             known || name == MANIFEST || name == INSTALLER,
             "unexpected {name} in dist/"
@@ -273,7 +274,13 @@ fn check_after_kill(dist: &Path, linkaudit: &Path, tags: &[(&str, &Snapshot)]) -
             .current_dir(dist));
         let sums = std::fs::read_to_string(dist.join(SUMS)).unwrap();
         let listed: BTreeSet<&str> = sums.lines().filter_map(|l| l.split("  ").nth(1)).collect();
-        let present: BTreeSet<&str> = archives.iter().map(|a| a.as_str()).collect();
+        let sboms = names.iter().filter(|n| n.ends_with(".cdx.json"));
+        let present: BTreeSet<&str> = archives
+            .iter()
+            .copied()
+            .chain(sboms)
+            .map(String::as_str)
+            .collect();
         assert_eq!(listed, present, "{SUMS} does not list the archives present");
     }
     // The manifest: the whole set verifies.
@@ -313,7 +320,14 @@ fn check_only_windows(dist: &Path, reference: &Snapshot, linkaudit: &Path) {
     let sidecar = format!("{zip}.sha256");
     assert_eq!(
         names,
-        [SUMS, MANIFEST, zip.as_str(), sidecar.as_str(), INSTALLER]
+        [
+            SUMS,
+            MANIFEST,
+            &common::sbom(WINDOWS),
+            zip.as_str(),
+            sidecar.as_str(),
+            INSTALLER
+        ]
     );
     assert!(now[&zip] == reference[&zip] && now[&sidecar] == reference[&sidecar]);
     verify_passes(linkaudit, dist);

@@ -60,6 +60,7 @@ fn a_release_reproduces_and_a_changed_byte_is_named() {
     let member = format!("fixture-cli-{MUSL}/fixture-cli");
     let offset = repack_with_one_byte_changed(&dist.join(&archive), &member);
     update_checksums(&dist, &archive);
+    forge_sbom(&dist, &archive);
     let linkaudit = build_linkaudit();
     ok(Command::new(&linkaudit).arg("verify").arg(&dist));
     let changed = reproduce(&ws, "dist");
@@ -194,4 +195,17 @@ fn update_checksums(dist: &Path, archive: &str) {
     }
     let text = serde_json::to_string_pretty(&manifest).unwrap();
     std::fs::write(&manifest_path, text).unwrap();
+}
+
+/// The archive's SBOM made again from its new bytes, and its SHA256SUMS line: whoever can re-pack
+/// an archive can do this too, so `verify` passes and only `reproduce` catches the change.
+fn forge_sbom(dist: &Path, archive: &str) {
+    let manifest = linkaudit::contract::Manifest::read(&dist.join("dist-manifest.json")).unwrap();
+    let sbom = linkaudit::contract::sbom_name(archive).unwrap();
+    let old = linkaudit::contract::sha256_file(&dist.join(&sbom)).unwrap();
+    let text = linkaudit::verify::expected_sbom(dist, archive, &manifest).unwrap();
+    std::fs::write(dist.join(&sbom), text).unwrap();
+    let new = linkaudit::contract::sha256_file(&dist.join(&sbom)).unwrap();
+    let sums = std::fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
+    std::fs::write(dist.join("SHA256SUMS"), sums.replace(&old, &new)).unwrap();
 }

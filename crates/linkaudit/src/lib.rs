@@ -12,6 +12,7 @@
 
 #[cfg(feature = "verify")]
 pub mod contract;
+pub mod deps;
 mod elf;
 mod facts;
 mod macho;

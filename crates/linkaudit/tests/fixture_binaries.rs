@@ -194,7 +194,8 @@ fn json_has_every_documented_key_in_order() {
             "slices",
             "policy",
             "verdict",
-            "violations"
+            "violations",
+            "dependencies"
         ]
     );
     assert_eq!(json["verdict"], "fail");

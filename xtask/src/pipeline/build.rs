@@ -6,6 +6,7 @@
 //! config's `[target]` rustflags.
 
 use super::c_toolchain;
+use crate::workspace::auditable::Auditable;
 use crate::workspace::config::{cargo_program, Package, Workspace};
 use crate::workspace::report::Report;
 use crate::workspace::target::{How, TargetTriple};
@@ -37,6 +38,7 @@ pub fn build(
     (how, host): (How, &TargetTriple),
     triples: &[TargetTriple],
     zigbuild: Option<&Zigbuild>,
+    auditable: &Auditable,
     report: &Report,
 ) -> Result<Vec<(TargetTriple, Option<String>)>> {
     let (program, env) = match (how, zigbuild) {
@@ -48,11 +50,14 @@ pub fn build(
     let started = Instant::now();
     // cargo reports on stderr; stdout is kept for `--json`.
     let mut command = cmd!(sh, "{program} {args...}").ignore_stdout();
-    for (key, value) in env
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .chain(extra_env(sh, ws, (how, host), triples, zigbuild)?)
-    {
+    let env = env.into_iter().chain(auditable.env());
+    for (key, value) in env.map(|(k, v)| (k.to_owned(), v)).chain(extra_env(
+        sh,
+        ws,
+        (how, host),
+        triples,
+        zigbuild,
+    )?) {
         command = command.env(key, value);
     }
     if how == How::Zigbuild && triples.iter().any(TargetTriple::is_apple) {

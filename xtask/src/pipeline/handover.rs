@@ -316,7 +316,7 @@ mod tests {
             r#"{"schema_version": 1, "source_commit": null, "source_date_epoch": 0,
                 "rustc": "", "glibc_floor": "2.17", "macos_floor": null, "artifacts": [{"package": "p",
                 "version": "1", "target": "t", "archive": "p-t.tar.gz", "size": 1,
-                "sha256": "", "policy": null, "rustc": "", "c_toolchain": null, "binaries": []}]}"#,
+                "sha256": "", "policy": null, "rustc": "", "c_toolchain": null, "sbom": null, "binaries": []}]}"#,
         )
         .unwrap();
         let extra = ["w.whl", "w.whl.sha256", "install.sh"].map(str::to_owned);

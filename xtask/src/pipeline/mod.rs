@@ -2,8 +2,9 @@
 //! reproducible archives with checksums and a manifest. This file only sequences the steps; each
 //! step owns its file:
 //!
-//! plan.rs (+ source.rs) -> build.rs -> verify.rs -> pack.rs (+ smoke.rs) -> wheels.rs -> installer.rs ->
-//! sign.rs -> handover.rs, then summary.rs prints what was written.
+//! plan.rs (+ source.rs) -> build.rs (+ c_toolchain.rs) -> verify.rs -> pack.rs (+ smoke.rs) ->
+//! sbom.rs -> wheels.rs -> installer.rs -> sign.rs -> handover.rs, then summary.rs prints what
+//! was written.
 //!
 //! A run holds the out dir's lock (workspace/lock.rs) from the plan to its exit, and reads the
 //! signing key before it builds. Nothing touches the out dir before the staging step, and the
@@ -16,6 +17,7 @@ pub mod handover;
 pub mod installer;
 pub mod pack;
 pub mod plan;
+mod sbom;
 mod sign;
 pub mod smoke;
 mod source;
@@ -30,7 +32,7 @@ use crate::workspace::manifest::{self, Artifact, Manifest};
 use crate::workspace::report::Report;
 use crate::workspace::signing::Signer;
 use crate::workspace::target::{How, TargetTriple};
-use crate::workspace::tools;
+use crate::workspace::{auditable, tools};
 use anyhow::{Context, Result};
 pub use handover::{write_checksums_and_manifest, Staging};
 pub use sign::commit_signed;
@@ -71,6 +73,13 @@ pub fn run(options: Options) -> Result<()> {
 
     let mut staging = Staging::create(&out_dir)?;
     let mut artifacts = pack::pack_all(&sh, ws, host, &source, &verified, &staging.dir, &report)?;
+    let sboms = sbom::write_sboms(
+        &staging.dir,
+        source.epoch,
+        &verified,
+        &mut artifacts,
+        &report,
+    )?;
     if options.wheels || ws.wheels {
         artifacts.extend(wheels::wheel_all(
             ws,
@@ -82,19 +91,14 @@ pub fn run(options: Options) -> Result<()> {
         artifacts.sort_by(|a, b| a.archive.cmp(&b.archive));
     }
     let manifest = manifest_of(ws, &source, artifacts);
-    let installer: Vec<String> = installer::write_installer(ws, &staging.dir, &report)?
+    // Files that move with the archives: install.sh and the SBOMs (listed in SHA256SUMS).
+    let extra: Vec<String> = installer::write_installer(ws, &staging.dir, &report)?
         .into_iter()
+        .chain(sboms.iter().map(|(name, _)| name.clone()))
         .collect();
-    write_checksums_and_manifest(&staging.dir, &manifest, &[])?;
+    write_checksums_and_manifest(&staging.dir, &manifest, &sboms)?;
     let signer = signer.as_ref();
-    commit_signed(
-        &mut staging,
-        &out_dir,
-        &manifest,
-        &installer,
-        signer,
-        &report,
-    )?;
+    commit_signed(&mut staging, &out_dir, &manifest, &extra, signer, &report)?;
 
     if options.json {
         print!("{}", manifest.to_json());
@@ -117,8 +121,9 @@ fn manifest_of(ws: &Workspace, source: &source::Source, artifacts: Vec<Artifact>
     }
 }
 
-/// Adds the missing rustup targets (and cargo-zigbuild when a target needs it), then runs one
-/// cargo or cargo-zigbuild per build method; returns each target's C toolchain.
+/// Adds the missing rustup targets (and cargo-zigbuild when a target needs it, cargo-auditable
+/// always), then runs one cargo or cargo-zigbuild per build method; returns each target's C
+/// toolchain.
 fn build_all(
     sh: &Shell,
     planned: &plan::Planned,
@@ -133,6 +138,7 @@ fn build_all(
     } else {
         None
     };
+    let auditable = auditable::ensure_auditable(sh, &ws.target_dir, report)?;
     let mut toolchains = BTreeMap::new();
     for (how, triples) in &invocations {
         let host = &planned.host.triple;
@@ -142,6 +148,7 @@ fn build_all(
             (*how, host),
             triples,
             zigbuild.as_ref(),
+            &auditable,
             report,
         )?);
     }

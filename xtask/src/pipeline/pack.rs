@@ -162,6 +162,8 @@ pub fn artifact(
             .map(|p| p.to_string()),
         rustc: source.rustc.clone(),
         c_toolchain: source.c_toolchains.get(&item.triple).cloned().flatten(),
+        // sbom.rs names it once the archive is written (wheels have none).
+        sbom: None,
         binaries: item
             .linkage
             .iter()

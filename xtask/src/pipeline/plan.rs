@@ -7,7 +7,7 @@ use super::c_toolchain;
 use crate::workspace::config::{self, Workspace};
 use crate::workspace::report::Report;
 use crate::workspace::target::{Host, How, Status, TargetTriple};
-use crate::workspace::tools;
+use crate::workspace::{auditable, tools};
 use anyhow::{bail, Context, Result};
 use linkaudit::{Floors, OsVersion};
 use std::collections::BTreeMap;
@@ -239,6 +239,7 @@ pub fn local_matrix(sh: &Shell, profile: &str) -> Result<LocalMatrix> {
     tools::ensure_rustup_targets(sh, planned.rustup.as_ref(), &targets, &report)?;
     let mut commands = Vec::new();
     let floors = planned.ws.floors();
+    let auditable = auditable::ensure_auditable(sh, &planned.ws.target_dir, &report)?;
     for (how, triples) in invocations(&planned.plan, &planned.host.triple, &floors) {
         let zigbuild = match how {
             How::Zigbuild => Some(tools::ensure_zigbuild(sh, &planned.ws.target_dir, &report)?),
@@ -251,6 +252,7 @@ pub fn local_matrix(sh: &Shell, profile: &str) -> Result<LocalMatrix> {
             .iter()
             .flat_map(|z| z.env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())))
             .collect();
+        env.extend(auditable.env().into_iter().map(|(k, v)| (k.to_owned(), v)));
         env.extend(build::extra_env(
             sh,
             &planned.ws,

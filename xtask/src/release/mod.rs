@@ -90,7 +90,7 @@ fn replace_leftover_draft(sh: &Shell, tag: &str) -> Result<()> {
     }
 }
 
-/// Every file of the gathered release: archives and wheels, their .sha256, SHA256SUMS, the
+/// Every file of the gathered release: archives and wheels, their .sha256, the SBOMs, SHA256SUMS, the
 /// manifest, install.sh, and the minisign signatures of a signed release. Sorted, so the command
 /// line is the same on every run.
 pub fn assets(dist: &Path) -> Result<Vec<PathBuf>> {

@@ -166,3 +166,8 @@ pub fn build_linkaudit() -> PathBuf {
     assert!(executable.is_file(), "{}", executable.display());
     executable
 }
+
+/// The SBOM beside the fixture's archive for `target`.
+pub fn sbom(target: &str) -> String {
+    format!("fixture-cli-{target}.cdx.json")
+}

@@ -26,6 +26,11 @@ pub fn file_line(file: &Checked) -> String {
         },
     );
     line.insert("violations".into(), json!(file.violations));
+    if let Some(deps) = file.deps {
+        // cargo-auditable's packages as they are (name, version, source, kind, dependencies as
+        // indices, root); null when the file carries no list.
+        line.insert("dependencies".into(), json!(deps.map(|d| &d.packages)));
+    }
     Value::Object(line).to_string()
 }
 

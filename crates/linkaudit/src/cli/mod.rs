@@ -1,9 +1,11 @@
 //! Command-line parsing and the three commands: audit files, scan trees, verify a release.
 
+mod deps_view;
 mod json;
 mod table;
 
 use clap::{Parser, Subcommand};
+use linkaudit::deps::Dependencies;
 use linkaudit::scan::{scan, ScannedFile, Summary};
 use linkaudit::{audit_path, shipped_beside, Audit, AuditError, GlibcVersion, Policies, Violation};
 use std::io::Write;
@@ -32,6 +34,10 @@ struct Cli {
     /// Also print the rpath, runpath, delay-loaded DLLs and symbol versions of each file.
     #[arg(short, long)]
     verbose: bool,
+    /// Print the crates compiled into each file (the dependency list cargo-auditable embeds in
+    /// its .dep-v0 section) instead of the linkage table.
+    #[arg(long, conflicts_with_all = ["json", "verbose"])]
+    deps: bool,
 }
 
 #[derive(clap::Args)]
@@ -85,7 +91,7 @@ pub fn run() -> i32 {
         }
     };
     match cli.command {
-        None => audit_files(&cli.files, &cli.output, cli.verbose),
+        None => audit_files(&cli.files, &cli.output, cli.verbose, cli.deps),
         Some(Command::Scan {
             roots,
             output,
@@ -109,6 +115,9 @@ pub struct Checked<'a> {
     pub audit: &'a Audit,
     pub policy: Option<&'a Policies>,
     pub violations: Vec<Violation>,
+    /// The embedded dependency list when it was read (`Some(None)`: the file has none); `None`
+    /// where it is not read (`scan`).
+    pub deps: Option<Option<&'a Dependencies>>,
 }
 
 /// Errors go to stderr on one line each, whatever the output format.
@@ -123,16 +132,31 @@ pub fn one_line(text: &str) -> String {
     text.replace(['\n', '\r'], " ")
 }
 
-fn audit_files(files: &[PathBuf], output: &Output, verbose: bool) -> i32 {
+fn audit_files(files: &[PathBuf], output: &Output, verbose: bool, deps_view: bool) -> i32 {
     let results: Vec<(PathBuf, Result<Audit, AuditError>)> = files
         .iter()
         .map(|path| (path.clone(), audit_path(path)))
         .collect();
     let mut code = PASS;
+    // Read after the audit, so a file that is no binary is reported once, by the audit.
+    let deps: Vec<Option<Dependencies>> = results
+        .iter()
+        .map(|(path, result)| match result {
+            Ok(_) => linkaudit::deps::read_path(path).unwrap_or_else(|error| {
+                code = UNREADABLE;
+                eprintln!(
+                    "linkaudit: {}",
+                    one_line(&format!("{}: {error}", path.display()))
+                );
+                None
+            }),
+            Err(_) => None,
+        })
+        .collect();
     let mut checked = Vec::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    for (path, result) in &results {
+    for ((path, result), deps) in results.iter().zip(&deps) {
         match result {
             Ok(audit) => {
                 let violations = output
@@ -148,6 +172,7 @@ fn audit_files(files: &[PathBuf], output: &Output, verbose: bool) -> i32 {
                     audit,
                     policy: output.policy.as_ref(),
                     violations,
+                    deps: Some(deps.as_ref()),
                 });
             }
             Err(error) => {
@@ -163,6 +188,8 @@ fn audit_files(files: &[PathBuf], output: &Output, verbose: bool) -> i32 {
         for file in &checked {
             let _ = writeln!(out, "{}", json::file_line(file));
         }
+    } else if deps_view {
+        let _ = deps_view::write(&mut out, &checked);
     } else if !checked.is_empty() {
         let _ = table::write_files(&mut out, &checked, verbose);
     }
@@ -192,6 +219,7 @@ fn scan_trees(roots: &[PathBuf], output: &Output, glibc_above: Option<GlibcVersi
                         .as_ref()
                         .map(|p| p.check_beside(audit, &shipped_beside(path)))
                         .unwrap_or_default(),
+                    deps: None,
                 }),
                 Err(error) => json::error_line(path, error),
             };
@@ -225,6 +253,15 @@ fn verify(
             };
             Ok((report, signed))
         });
+    if let Ok((report, _)) = &checked {
+        // Printed whatever the verdict; they never change the exit code.
+        for warning in &report.warnings {
+            eprintln!(
+                "linkaudit verify: warning: {}",
+                one_line(&warning.to_string())
+            );
+        }
+    }
     match checked {
         Err(err) => {
             eprintln!("linkaudit verify: {}", one_line(&err.to_string()));

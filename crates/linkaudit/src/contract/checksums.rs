@@ -24,6 +24,11 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
     Ok(format!("{:x}", hasher.finalize()))
 }
 
+/// The lowercase hex SHA-256 of bytes in memory (a binary read from an archive).
+pub fn sha256_hex(data: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(data))
+}
+
 /// Why `sha256` or `name` cannot stand in a checksum line; `None` when both can. The writer and
 /// the parser both go through this.
 pub fn entry_problem(sha256: &str, name: &str) -> Option<String> {

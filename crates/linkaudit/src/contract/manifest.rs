@@ -57,6 +57,10 @@ pub struct Artifact {
     /// do on rustc. Null where the runner's own toolchain is not asked (MSVC, Apple's).
     #[serde(deserialize_with = "present")]
     pub c_toolchain: Option<String>,
+    /// The archive's CycloneDX SBOM, `<package>-<target>.cdx.json` (`sbom::sbom_name`), listed
+    /// in SHA256SUMS; null for a wheel (its binaries are an archive's too).
+    #[serde(deserialize_with = "present")]
+    pub sbom: Option<String>,
     pub binaries: Vec<Binary>,
 }
 
@@ -185,6 +189,7 @@ mod tests {
                 policy: Some("static".into()),
                 rustc: "rustc 1.95.0".into(),
                 c_toolchain: Some("zig 0.17.1".into()),
+                sbom: Some("tool-x86_64-unknown-linux-musl.cdx.json".into()),
                 binaries: vec![Binary {
                     name: "tool".into(),
                     path: "tool-x86_64-unknown-linux-musl/tool".into(),
@@ -245,6 +250,10 @@ mod tests {
             ("\"sha256\": \"00\",", false),
             ("\"policy\": \"static\",", true),
             ("\"c_toolchain\": \"zig 0.17.1\",", true),
+            (
+                "\"sbom\": \"tool-x86_64-unknown-linux-musl.cdx.json\",",
+                true,
+            ),
             ("\"kind\": \"static-pie\",", false),
             ("\"glibc_floor\": null,", true),
             ("\"floor\": null,", true),

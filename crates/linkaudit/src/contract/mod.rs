@@ -8,6 +8,8 @@
 //! - [`naming`]: archive names `<package>-<target>.<ext>`, their top directory, wheel names and
 //!   their platform tags. The target a name carries is a [`crate::Target`], the one parsed
 //!   triple type of the crate; [`crate::Target::is_release_target`] says which a name may carry.
+//! - [`sbom`]: the CycloneDX JSON SBOM beside each archive, `<package>-<target>.cdx.json`, made
+//!   from the binaries' embedded dependency lists and linkage, byte-reproducible.
 //!
 //! The writer and the readers share these functions so that they cannot drift apart: a line,
 //! name or manifest the writer produces is one the readers accept, and nothing else is.
@@ -15,10 +17,12 @@
 pub mod checksums;
 pub mod manifest;
 pub mod naming;
+pub mod sbom;
 
 pub use checksums::{sha256_file, CHECKSUMS};
 pub use manifest::{Artifact, Binary, Manifest, ManifestError, MANIFEST, SCHEMA_VERSION};
 pub use naming::{ArchiveName, WheelName};
+pub use sbom::{sbom_name, SBOM_SUFFIX};
 
 use std::fs::File;
 use std::io;

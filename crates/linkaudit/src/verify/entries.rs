@@ -19,6 +19,15 @@ pub(super) enum Flow {
     Stop,
 }
 
+/// One binary of an archive as its SBOM describes it.
+pub(super) struct BinaryFacts {
+    /// The path inside the archive.
+    pub path: String,
+    pub sha256: String,
+    pub libraries: Vec<String>,
+    pub deps: Option<crate::deps::Dependencies>,
+}
+
 pub(super) struct Inspector<'a> {
     archive: &'a str,
     expected: &'a Expected,
@@ -33,6 +42,8 @@ pub(super) struct Inspector<'a> {
     /// The binaries audited, judged against the policy once every entry is known: a dylib or
     /// DLL shipped later in the archive counts as shipped beside them.
     audited: Vec<(String, Audit)>,
+    /// What the archive's SBOM is made from, per binary.
+    facts: Vec<BinaryFacts>,
     inflated: u64,
     binaries: usize,
     /// A limit was passed and the rest of the archive was not read.
@@ -55,6 +66,7 @@ impl<'a> Inspector<'a> {
             files: BTreeSet::new(),
             links: BTreeMap::new(),
             audited: Vec::new(),
+            facts: Vec::new(),
             inflated: 0,
             binaries: 0,
             stopped: false,
@@ -71,8 +83,8 @@ impl<'a> Inspector<'a> {
     }
 
     /// The binaries pass their policy, and the manifest's binaries are all there, as regular
-    /// files.
-    pub fn finish(mut self) {
+    /// files. Returns what the SBOM says of each binary.
+    pub fn finish(mut self) -> Vec<BinaryFacts> {
         self.check_policies();
         for path in &self.expected.binaries {
             if !self.stopped && !self.files.contains(path) {
@@ -81,6 +93,7 @@ impl<'a> Inspector<'a> {
             }
         }
         self.report.binaries += self.binaries;
+        self.facts
     }
 
     /// Counts `size` more inflated bytes; `Stop` past the archive's limit.
@@ -274,7 +287,36 @@ impl<'a> Inspector<'a> {
                 self.fail_entry(key, problem);
             }
         }
+        self.read_dependencies(key, data, &audit);
         self.audited.push((key.to_owned(), audit));
+    }
+
+    /// The embedded dependency list: a binary without one is a warning (built without
+    /// cargo-auditable), one that cannot be read a failure (its bytes were changed).
+    fn read_dependencies(&mut self, key: &str, data: &[u8], audit: &Audit) {
+        let deps = match crate::deps::read_bytes(data) {
+            Ok(Some(deps)) => Some(deps),
+            Ok(None) => {
+                let file = format!("{}!{key}", self.archive);
+                self.report.warn(&file, "has no embedded dependency list (no .dep-v0 section): build it with cargo-auditable (`cargo xtask dist` does) so that `cargo audit bin` and SBOMs can tell which crates it holds".into());
+                None
+            }
+            Err(err) => {
+                self.fail_entry(key, err.to_string());
+                None
+            }
+        };
+        self.facts.push(BinaryFacts {
+            path: key.to_owned(),
+            sha256: crate::contract::checksums::sha256_hex(data),
+            libraries: audit
+                .needed
+                .iter()
+                .chain(&audit.delay_load)
+                .cloned()
+                .collect(),
+            deps,
+        });
     }
 
     /// Every binary against the target's policy. A library counts as shipped beside a binary

@@ -14,6 +14,7 @@ mod entries;
 mod expect;
 mod readers;
 mod release;
+mod sbom;
 
 use crate::contract::{self, Manifest, ManifestError};
 use crate::{Floors, GlibcVersion};
@@ -45,11 +46,21 @@ pub struct Report {
     pub archives: usize,
     pub binaries: usize,
     pub failures: Vec<Failure>,
+    /// Worth saying, but no reason to refuse the release: a binary without an embedded
+    /// dependency list, an archive without an SBOM.
+    pub warnings: Vec<Failure>,
 }
 
 impl Report {
     fn fail(&mut self, file: &str, problem: String) {
         self.failures.push(Failure {
+            file: file.to_owned(),
+            problem,
+        });
+    }
+
+    fn warn(&mut self, file: &str, problem: String) {
+        self.warnings.push(Failure {
             file: file.to_owned(),
             problem,
         });
@@ -177,7 +188,27 @@ pub fn check_archive(
     if let Err(err) = readers::read_archive(&dir.join(archive), &mut inspector) {
         inspector.fail_archive(format!("cannot read the archive ({err})"));
     }
-    inspector.finish();
+    let binaries = inspector.finish();
+    if let Some(manifest) = manifest {
+        sbom::check_content(dir, archive, manifest, &binaries, report);
+    }
+}
+
+/// The SBOM `archive` in `dir` must have (`contract::sbom`): made from its manifest entry and
+/// the binaries it holds as they are. `None` for a wheel, an archive the manifest does not list,
+/// or one that cannot be read. What `verify` compares each SBOM with.
+pub fn expected_sbom(dir: &Path, archive: &str, manifest: &Manifest) -> Option<String> {
+    let artifact = manifest.artifacts.iter().find(|a| a.archive == archive)?;
+    contract::sbom_name(archive)?;
+    let floors = Floors::with_glibc(DEFAULT_GLIBC_FLOOR);
+    let expected =
+        expect::Expected::for_archive(archive, Some(manifest), &floors, &mut Vec::new()).ok()?;
+    let mut report = Report::default();
+    let mut inspector = entries::Inspector::new(archive, &expected, Limits::default(), &mut report);
+    readers::read_archive(&dir.join(archive), &mut inspector).ok()?;
+    let binaries = inspector.finish();
+    let input = sbom::sbom_input(artifact, manifest.source_date_epoch, &binaries);
+    Some(contract::sbom::cyclonedx(&input))
 }
 
 /// The regular files directly in `dir` (a release directory has no subdirectories).

@@ -44,6 +44,7 @@ pub(super) fn check(
     let Some(manifest) = manifest else {
         return Floors::with_glibc(super::DEFAULT_GLIBC_FLOOR);
     };
+    super::sbom::check_listing(files, manifest, &listed, report);
     check_manifest(dir, files, manifest, &mut hashes, report)
 }
 

@@ -265,6 +265,7 @@ pub fn write_tampered_release(
                 .map(|p| p.to_string()),
                 rustc: "rustc (test)".into(),
                 c_toolchain: None,
+                sbom: None,
                 binaries: archive.entries.iter().filter_map(manifest_binary).collect(),
             }
         })
