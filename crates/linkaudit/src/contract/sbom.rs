@@ -156,67 +156,18 @@ impl CrateKey {
 /// The SBOM's text: pretty-printed JSON with a final newline.
 pub fn cyclonedx(input: &SbomInput) -> String {
     let archive_ref = format!("archive:{}", input.archive);
-    let mut application = Component::new("application", archive_ref.clone(), input.package);
-    application.version = Some(input.version.to_owned());
-    application.hashes = sha256(input.archive_sha256);
-    application.properties = vec![
-        property("linkaudit:archive", input.archive),
-        property("linkaudit:target", input.target),
-    ];
-    let mut crates: BTreeMap<CrateKey, (DependencyKind, BTreeSet<String>)> = BTreeMap::new();
-    let mut libraries: BTreeSet<&str> = BTreeSet::new();
-    let mut files = Vec::new();
-    let mut dependencies = vec![Dependency {
-        of: archive_ref,
+    let mut graph = Graph::default();
+    graph.dependencies.push(Dependency {
+        of: archive_ref.clone(),
         depends_on: sorted(input.binaries.iter().map(|b| format!("file:{}", b.path))),
-    }];
+    });
     // By path, whatever order the writer or the reader found them in.
     let mut binaries: Vec<&SbomBinary> = input.binaries.iter().collect();
     binaries.sort_by_key(|b| b.path);
     for binary in binaries {
-        let mut file = Component::new("file", format!("file:{}", binary.path), binary.path);
-        file.hashes = sha256(&binary.sha256);
-        let embedded = if binary.deps.is_some() {
-            "embedded"
-        } else {
-            "missing"
-        };
-        file.properties = vec![property("linkaudit:dependency-list", embedded)];
-        files.push(file);
-        let mut uses: Vec<String> = binary
-            .libraries
-            .iter()
-            .map(|l| format!("shared-library:{l}"))
-            .collect();
-        libraries.extend(binary.libraries.iter().map(String::as_str));
-        if let Some(deps) = binary.deps {
-            uses.extend(add_crates(deps, &mut crates));
-        }
-        dependencies.push(Dependency {
-            of: format!("file:{}", binary.path),
-            depends_on: sorted(uses),
-        });
+        graph.add_binary(binary);
     }
-    let mut components: Vec<Component> = Vec::new();
-    for (key, (kind, depends_on)) in &crates {
-        components.push(crate_component(key, *kind));
-        dependencies.push(Dependency {
-            of: key.bom_ref(),
-            depends_on: depends_on.iter().cloned().collect(),
-        });
-    }
-    components.extend(files);
-    for library in libraries {
-        let mut component = Component::new("library", format!("shared-library:{library}"), library);
-        component.scope = Some("required");
-        component.properties = vec![property("linkaudit:linkage", "shared library")];
-        components.push(component);
-    }
-    let tool = Component {
-        bom_ref: None,
-        version: Some(env!("CARGO_PKG_VERSION").to_owned()),
-        ..Component::new("application", String::new(), "linkaudit")
-    };
+    let components = graph.components();
     let bom = Bom {
         bom_format: "CycloneDX",
         spec_version: SPEC_VERSION,
@@ -225,16 +176,97 @@ pub fn cyclonedx(input: &SbomInput) -> String {
         metadata: Metadata {
             timestamp: rfc3339(input.source_date_epoch),
             tools: Tools {
-                components: vec![tool],
+                components: vec![tool_component()],
             },
-            component: application,
+            component: application_component(input, archive_ref),
         },
         components,
-        dependencies,
+        dependencies: graph.dependencies,
     };
     let mut text = serde_json::to_string_pretty(&bom).expect("an SBOM serializes");
     text.push('\n');
     text
+}
+
+/// The archive as the SBOM's subject: the package, its version, the archive's SHA-256.
+fn application_component(input: &SbomInput, archive_ref: String) -> Component {
+    let mut application = Component::new("application", archive_ref, input.package);
+    application.version = Some(input.version.to_owned());
+    application.hashes = sha256(input.archive_sha256);
+    application.properties = vec![
+        property("linkaudit:archive", input.archive),
+        property("linkaudit:target", input.target),
+    ];
+    application
+}
+
+/// linkaudit itself, the tool that wrote the SBOM.
+fn tool_component() -> Component {
+    Component {
+        bom_ref: None,
+        version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        ..Component::new("application", String::new(), "linkaudit")
+    }
+}
+
+/// What the binaries hold, gathered binary by binary.
+#[derive(Default)]
+struct Graph {
+    crates: BTreeMap<CrateKey, (DependencyKind, BTreeSet<String>)>,
+    libraries: BTreeSet<String>,
+    files: Vec<Component>,
+    dependencies: Vec<Dependency>,
+}
+
+impl Graph {
+    /// The binary as a file component, what it uses (shared libraries, root crates) as its
+    /// dependencies, its crates merged into the others'.
+    fn add_binary(&mut self, binary: &SbomBinary) {
+        let mut file = Component::new("file", format!("file:{}", binary.path), binary.path);
+        file.hashes = sha256(&binary.sha256);
+        let embedded = if binary.deps.is_some() {
+            "embedded"
+        } else {
+            "missing"
+        };
+        file.properties = vec![property("linkaudit:dependency-list", embedded)];
+        self.files.push(file);
+        let mut uses: Vec<String> = binary
+            .libraries
+            .iter()
+            .map(|l| format!("shared-library:{l}"))
+            .collect();
+        self.libraries.extend(binary.libraries.iter().cloned());
+        if let Some(deps) = binary.deps {
+            uses.extend(add_crates(deps, &mut self.crates));
+        }
+        self.dependencies.push(Dependency {
+            of: format!("file:{}", binary.path),
+            depends_on: sorted(uses),
+        });
+    }
+
+    /// The crates (each with its dependencies added to the graph), then the files, then the
+    /// shared libraries.
+    fn components(&mut self) -> Vec<Component> {
+        let mut components: Vec<Component> = Vec::new();
+        for (key, (kind, depends_on)) in &self.crates {
+            components.push(crate_component(key, *kind));
+            self.dependencies.push(Dependency {
+                of: key.bom_ref(),
+                depends_on: depends_on.iter().cloned().collect(),
+            });
+        }
+        components.append(&mut self.files);
+        for library in &self.libraries {
+            let mut component =
+                Component::new("library", format!("shared-library:{library}"), library);
+            component.scope = Some("required");
+            component.properties = vec![property("linkaudit:linkage", "shared library")];
+            components.push(component);
+        }
+        components
+    }
 }
 
 /// Adds a binary's crates (each with the union of its dependencies over the binaries, and
@@ -340,87 +372,4 @@ fn rfc3339(epoch: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::deps::Package;
-
-    #[test]
-    fn timestamps_come_from_the_epoch() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-    }
-
-    #[test]
-    fn names_follow_the_archive() {
-        assert_eq!(
-            sbom_name("a-x86_64-unknown-linux-gnu.tar.gz").unwrap(),
-            "a-x86_64-unknown-linux-gnu.cdx.json"
-        );
-        assert_eq!(
-            sbom_name("a-x86_64-pc-windows-msvc.zip").unwrap(),
-            "a-x86_64-pc-windows-msvc.cdx.json"
-        );
-        assert_eq!(sbom_name("a-1.0-py3-none-any.whl"), None);
-    }
-
-    #[test]
-    fn the_same_inputs_give_the_same_bytes_and_crates_and_libraries_are_components() {
-        let package = |name: &str, source: &str, deps: Vec<usize>, root: bool| Package {
-            name: name.into(),
-            version: "1.0.0".into(),
-            source: source.into(),
-            kind: DependencyKind::Runtime,
-            dependencies: deps,
-            root,
-        };
-        let deps = Dependencies {
-            packages: vec![
-                package("app", "local", vec![1], true),
-                package("serde", "crates.io", vec![], false),
-            ],
-            format: 1,
-        };
-        let input = || SbomInput {
-            package: "app",
-            version: "1.0.0",
-            target: "x86_64-unknown-linux-gnu",
-            archive: "app-x86_64-unknown-linux-gnu.tar.gz",
-            archive_sha256: "ab",
-            source_date_epoch: 1_700_000_000,
-            binaries: vec![SbomBinary {
-                path: "app-x86_64-unknown-linux-gnu/app",
-                sha256: "cd".into(),
-                libraries: vec!["libc.so.6".into()],
-                deps: Some(&deps),
-            }],
-        };
-        let text = cyclonedx(&input());
-        assert_eq!(text, cyclonedx(&input()));
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(json["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
-        let refs: Vec<&str> = json["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["bom-ref"].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            refs,
-            [
-                "crate:local/app@1.0.0",
-                "crate:crates.io/serde@1.0.0",
-                "file:app-x86_64-unknown-linux-gnu/app",
-                "shared-library:libc.so.6"
-            ]
-        );
-        assert_eq!(json["components"][1]["purl"], "pkg:cargo/serde@1.0.0");
-        assert!(
-            json["components"][0].get("purl").is_none(),
-            "a local crate has no purl"
-        );
-        let serial = json["serialNumber"].as_str().unwrap();
-        assert_eq!(serial.len(), "urn:uuid:".len() + 36);
-        assert_eq!(&serial[23..24], "5");
-    }
-}
+mod tests;
