@@ -109,6 +109,25 @@ fn table_of(package: &Package) -> Result<Option<Meta>> {
     Ok(says_where.then_some(meta))
 }
 
+/// `bin-dir` rendered for each binary of the package is its path inside the archive.
+fn check_bin_dir(
+    template: &str,
+    values: &Values<'_>,
+    name: &ArchiveName,
+    triple: &TargetTriple,
+) -> Result<(), String> {
+    for bin in &values.package.binaries {
+        let path = format!("{}/{bin}{}", name.top_dir(), triple.exe_suffix());
+        let values = Values {
+            bin: Some(bin),
+            ..*values
+        };
+        let hint = format!("set bin-dir = \"{BIN_DIR}\"");
+        compare("bin-dir", template, &values, &path, &hint)?;
+    }
+    Ok(())
+}
+
 /// What cargo-binstall renders for one (package, target), against what `dist` writes.
 fn check_target(package: &Package, meta: &Meta, triple: &TargetTriple) -> Result<(), String> {
     if let Some(key) = meta.overrides.keys().find(|key| key.starts_with("cfg(")) {
@@ -155,15 +174,7 @@ fn check_target(package: &Package, meta: &Meta, triple: &TargetTriple) -> Result
         compare("pkg-url", &template, &values, &url, &hint)?;
     }
     if let Some(template) = pick(|o| &o.bin_dir, &meta.bin_dir) {
-        for bin in &package.binaries {
-            let path = format!("{}/{bin}{}", name.top_dir(), triple.exe_suffix());
-            let values = Values {
-                bin: Some(bin),
-                ..values
-            };
-            let hint = format!("set bin-dir = \"{BIN_DIR}\"");
-            compare("bin-dir", &template, &values, &path, &hint)?;
-        }
+        check_bin_dir(&template, &values, &name, triple)?;
     }
     let signing = own
         .and_then(|o| o.signing.as_ref())

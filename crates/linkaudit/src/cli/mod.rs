@@ -138,21 +138,7 @@ fn audit_files(files: &[PathBuf], output: &Output, verbose: bool, deps_view: boo
         .map(|path| (path.clone(), audit_path(path)))
         .collect();
     let mut code = PASS;
-    // Read after the audit, so a file that is no binary is reported once, by the audit.
-    let deps: Vec<Option<Dependencies>> = results
-        .iter()
-        .map(|(path, result)| match result {
-            Ok(_) => linkaudit::deps::read_path(path).unwrap_or_else(|error| {
-                code = UNREADABLE;
-                eprintln!(
-                    "linkaudit: {}",
-                    one_line(&format!("{}: {error}", path.display()))
-                );
-                None
-            }),
-            Err(_) => None,
-        })
-        .collect();
+    let deps = read_dependency_lists(&results, &mut code);
     let mut checked = Vec::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -184,16 +170,49 @@ fn audit_files(files: &[PathBuf], output: &Output, verbose: bool, deps_view: boo
             }
         }
     }
+    write_checked(&mut out, &checked, output, verbose, deps_view);
+    code
+}
+
+/// Each audited binary's dependency list (`.dep-v0`); read after the audit, so a file that is no
+/// binary is reported once, by the audit. An unreadable list sets `code` to UNREADABLE.
+fn read_dependency_lists(
+    results: &[(PathBuf, Result<Audit, AuditError>)],
+    code: &mut i32,
+) -> Vec<Option<Dependencies>> {
+    results
+        .iter()
+        .map(|(path, result)| match result {
+            Ok(_) => linkaudit::deps::read_path(path).unwrap_or_else(|error| {
+                *code = UNREADABLE;
+                eprintln!(
+                    "linkaudit: {}",
+                    one_line(&format!("{}: {error}", path.display()))
+                );
+                None
+            }),
+            Err(_) => None,
+        })
+        .collect()
+}
+
+/// JSON lines, the deps view or the table.
+fn write_checked(
+    out: &mut impl Write,
+    checked: &[Checked],
+    output: &Output,
+    verbose: bool,
+    deps_view: bool,
+) {
     if output.json {
-        for file in &checked {
+        for file in checked {
             let _ = writeln!(out, "{}", json::file_line(file));
         }
     } else if deps_view {
-        let _ = deps_view::write(&mut out, &checked);
+        let _ = deps_view::write(out, checked);
     } else if !checked.is_empty() {
-        let _ = table::write_files(&mut out, &checked, verbose);
+        let _ = table::write_files(out, checked, verbose);
     }
-    code
 }
 
 fn scan_trees(roots: &[PathBuf], output: &Output, glibc_above: Option<GlibcVersion>) -> i32 {
