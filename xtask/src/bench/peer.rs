@@ -274,12 +274,17 @@ fn write_up(timings: &[Timing], runs: u32) -> String {
          before every run, and on our side an emptied zig cache (`ZIG_GLOBAL_CACHE_DIR`), as on \
          a fresh CI runner. {runs} round(s), each building every row once, in this order. Our \
          side also verifies, packs, checksums and smoke-runs; cargo-dist's gnu binary needs the \
-         build machine's glibc (no floor) and is not reproducible. The `XTASK_MUSL_GCC=0 \
-         XTASK_ZIG_CC_DIRECT=0` rows are our side as it was before the C toolchain changes (all C \
-         code through cargo-zigbuild's zig cc wrapper): the difference is what they bought. \
-         Ratio: against cargo-dist on the same target.\n\n{}\n\
+         build machine's glibc (no floor) and is not reproducible.{} Ratio: against cargo-dist \
+         on the same target.\n\n{}\n\
          Goal: at most 0.80x cargo-dist's time per target. Measured: {} at worst, {} in total. \
          **{}**\n",
+        if timings.iter().any(|t| t.name.starts_with(OURS_BEFORE)) {
+            " The `XTASK_MUSL_GCC=0 XTASK_ZIG_CC_DIRECT=0` rows (`--before`) are our side as it \
+             was before the C toolchain changes (all C code through cargo-zigbuild's zig cc \
+             wrapper): the difference is what they bought."
+        } else {
+            ""
+        },
         doc::table(&doc::TIMING_HEADER, &rows),
         format_args!("{worst:.2}x"),
         doc::ratio(total_ours, total_theirs),
