@@ -292,6 +292,29 @@ fn write_up(timings: &[Timing], runs: u32) -> String {
     )
 }
 
+/// pip's zig, cargo-zigbuild, and the environment cargo-zigbuild's wrapper script exports
+/// before it runs `cargo-zigbuild zig cc`, so that it does not look for zig again on every call.
+fn zig_and_wrapper(bench: &Bench) -> Result<(String, std::path::PathBuf, String)> {
+    let code = "import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))";
+    let zig = cmd!(bench.sh, "python3 -c {code}")
+        .quiet()
+        .read()
+        .context("finding the ziglang package's zig (`python3 -c 'import ziglang'`)")?;
+    let zigbuild = crate::workspace::tools::which("cargo-zigbuild")
+        .context("cargo-zigbuild is not on PATH: pip install cargo-zigbuild")?;
+    let zig = zig.trim().to_owned();
+    let version = cmd!(bench.sh, "{zig} version")
+        .quiet()
+        .read()
+        .context("asking zig for its version")?;
+    let wrapper_env = format!(
+        "env CARGO_ZIGBUILD_ZIG_VERSION={} CARGO_ZIGBUILD_ZIG_COMMAND=python3 \
+         CARGO_ZIGBUILD_ZIG_COMMAND_ARGS='-m ziglang'",
+        version.trim()
+    );
+    Ok((zig, zigbuild, wrapper_env))
+}
+
 /// `cargo xtask bench cc`: one C compiler call on a one-line file, each way the peer section's
 /// builds make it: configure scripts such as jemalloc's make hundreds, so the cost of starting
 /// the compiler adds up.
@@ -300,25 +323,8 @@ pub fn compiler_calls(bench: &Bench) -> Result<String> {
     std::fs::create_dir_all(&dir).context("creating the cc bench's dir")?;
     let source = dir.join("one-line.c");
     std::fs::write(&source, "int answer(void) { return 42; }\n")?;
-    let code = "import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))";
-    let zig = cmd!(bench.sh, "python3 -c {code}")
-        .quiet()
-        .read()
-        .context("finding the ziglang package's zig (`python3 -c 'import ziglang'`)")?;
-    let zigbuild = crate::workspace::tools::which("cargo-zigbuild")
-        .context("cargo-zigbuild is not on PATH: pip install cargo-zigbuild")?;
-    let zig = zig.trim();
-    let version = cmd!(bench.sh, "{zig} version")
-        .quiet()
-        .read()
-        .context("asking zig for its version")?;
-    // What cargo-zigbuild's wrapper script exports before it runs `cargo-zigbuild zig cc`, so
-    // that it does not look for zig again on every call.
-    let wrapper_env = format!(
-        "env CARGO_ZIGBUILD_ZIG_VERSION={} CARGO_ZIGBUILD_ZIG_COMMAND=python3 \
-         CARGO_ZIGBUILD_ZIG_COMMAND_ARGS='-m ziglang'",
-        version.trim()
-    );
+    let (zig, zigbuild, wrapper_env) = zig_and_wrapper(bench)?;
+    let zig = zig.as_str();
     let (c, o) = (source.display(), dir.join("one-line.o"));
     let flags = "-g -fno-sanitize=all -target x86_64-linux-gnu.2.17";
     // A new comment before every call: zig caches objects by their input, and each test program

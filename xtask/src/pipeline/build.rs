@@ -6,15 +6,15 @@
 //! config's `[target]` rustflags.
 
 use super::c_toolchain;
+use super::reproducible;
 use crate::workspace::auditable::Auditable;
 use crate::workspace::config::{cargo_program, Package, Workspace};
 use crate::workspace::report::Report;
 use crate::workspace::target::{How, TargetTriple};
 use crate::workspace::tools::Zigbuild;
 use anyhow::{bail, Context, Result};
-use linkaudit::target::{Env, Os};
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 use xshell::{cmd, Shell};
 
@@ -74,18 +74,7 @@ pub fn build(
     let mut toolchains = Vec::new();
     for triple in triples {
         let c = c_toolchain::describe(sh, how, triple, zigbuild)?;
-        let floor = match how {
-            How::Zigbuild if triple.is_linux_gnu() => {
-                format!(", glibc floor pinned at {}", ws.glibc_floor)
-            }
-            _ if triple.is_apple() => {
-                format!(
-                    ", MACOSX_DEPLOYMENT_TARGET={}",
-                    ws.floors().macos_for(triple.target())
-                )
-            }
-            _ => String::new(),
-        };
+        let floor = floor_note(ws, how, triple);
         report.step(
             "build",
             triple.as_str(),
@@ -100,6 +89,22 @@ pub fn build(
         toolchains.push((triple.clone(), c));
     }
     Ok(toolchains)
+}
+
+/// `, glibc floor pinned at 2.17` or `, MACOSX_DEPLOYMENT_TARGET=11.0`: the floor a build set.
+fn floor_note(ws: &Workspace, how: How, triple: &TargetTriple) -> String {
+    match how {
+        How::Zigbuild if triple.is_linux_gnu() => {
+            format!(", glibc floor pinned at {}", ws.glibc_floor)
+        }
+        _ if triple.is_apple() => {
+            format!(
+                ", MACOSX_DEPLOYMENT_TARGET={}",
+                ws.floors().macos_for(triple.target())
+            )
+        }
+        _ => String::new(),
+    }
 }
 
 /// The environment an invocation adds besides the tools' own: `MACOSX_DEPLOYMENT_TARGET` for
@@ -216,69 +221,12 @@ pub fn cargo_args(
         args.extend(["--target".into(), spelled.into()]);
     }
     for triple in triples {
-        args.extend(["--config".into(), reproducible_config(ws, triple).into()]);
+        args.extend([
+            "--config".into(),
+            reproducible::reproducible_config(ws, triple).into(),
+        ]);
     }
     args
-}
-
-/// `target.<triple>.rustflags=[...]` with what makes the binaries reproducible:
-/// `--remap-path-prefix` keeps the checkout path and the cargo home out of them, and PE
-/// linkers are told not to stamp the link time into the COFF header. Given with `--config`, cargo
-/// JOINS these with the config file's `[target]` rustflags (+crt-static stays); RUSTFLAGS would
-/// replace them. Any `[build] rustflags` are then unused for these targets: cargo reads those only
-/// when no `[target]` rustflags apply, which is why static linking belongs in `[target]` tables.
-fn reproducible_config(ws: &Workspace, triple: &TargetTriple) -> String {
-    let mut flags: Vec<String> = remaps(ws)
-        .iter()
-        .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
-        .collect();
-    let t = triple.target();
-    match (&t.os, &t.env, t.abi.as_str()) {
-        // GNU ld writes the link time into the PE header (and so into its checksum).
-        (Os::Windows, Env::Gnu, "") => {
-            flags.push("-Clink-arg=-Wl,--no-insert-timestamp".to_owned())
-        }
-        // link.exe and lld-link: a content hash instead of the link time.
-        (Os::Windows, Env::Msvc, "") => flags.push("-Clink-arg=/Brepro".to_owned()),
-        // A Mach-O linker (zig's, like Apple's ld64) hashes its output into LC_UUID before rustc
-        // strips it, and that output holds debug stabs naming each object file by absolute path
-        // (rlib members under rustc's random temp dir): two checkouts of the test fixture gave
-        // x86_64 binaries differing in exactly the 16 bytes of LC_UUID. `-S` writes no stabs, so
-        // the UUID hashes what ships; the binaries are stripped anyway.
-        (Os::Darwin, _, _) => flags.push("-Clink-arg=-Wl,-S".to_owned()),
-        _ => {}
-    }
-    // A triple with a dot is quoted to be one TOML key.
-    let key = if triple.as_str().contains('.') {
-        format!("\"{triple}\"")
-    } else {
-        triple.to_string()
-    };
-    // A JSON array of strings is a valid TOML array, with any quote or backslash escaped.
-    let value = serde_json::to_string(&flags).expect("strings serialize");
-    format!("target.{key}.rustflags={value}")
-}
-
-/// The paths kept out of the binaries and what they become: the cargo home, the checkout, the
-/// target dir. rustc and gcc both apply the LAST matching remapping, so the most specific prefix
-/// comes last.
-pub fn remaps(ws: &Workspace) -> Vec<(PathBuf, String)> {
-    let mut remaps = Vec::new();
-    if let Some(cargo_home) = cargo_home() {
-        remaps.push((cargo_home, "/cargo".to_owned()));
-    }
-    remaps.push((ws.root.clone(), ".".to_owned()));
-    remaps.push((ws.target_dir.clone(), "./target".to_owned()));
-    remaps
-}
-
-fn cargo_home() -> Option<PathBuf> {
-    std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"))?;
-            Some(Path::new(&home).join(".cargo"))
-        })
 }
 
 /// The binaries of `package` for `triple`, where cargo put them; an error if one is missing.

@@ -20,7 +20,7 @@
 //! cargo-zigbuild does), so the same objects; cargo-zigbuild still links. `XTASK_ZIG_CC_DIRECT=0`
 //! keeps cargo-zigbuild's wrapper.
 
-use super::build::remaps;
+use super::reproducible::remaps;
 use crate::workspace::config::Workspace;
 use crate::workspace::target::{mingw_gcc, How, TargetTriple};
 use crate::workspace::tools::{self, Zigbuild};

@@ -17,6 +17,7 @@ pub mod handover;
 pub mod installer;
 pub mod pack;
 pub mod plan;
+mod reproducible;
 mod sbom;
 mod sign;
 pub mod smoke;

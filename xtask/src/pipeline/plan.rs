@@ -81,6 +81,29 @@ pub struct PlanEntry {
 
 /// Which targets to build and how; bad triples and unbuildable `--target`s fail here, before
 /// anything is built or written.
+/// The triple is one rustc knows and rustup ships a standard library for.
+fn check_known(
+    triple: &TargetTriple,
+    known: &str,
+    rustup: Option<&tools::RustupTargets>,
+) -> Result<()> {
+    if !known.lines().any(|line| line == triple.as_str()) {
+        bail!(
+            "unknown target triple `{triple}`: rustc does not know it; pick one from \
+             `rustc --print target-list`"
+        );
+    }
+    if let Some(rustup) = rustup {
+        if !rustup.known.contains(triple.as_str()) {
+            bail!(
+                "rustup ships no standard library for `{triple}` (a tier 3 target): \
+                 cargo xtask dist builds the targets `rustup target list` shows"
+            );
+        }
+    }
+    Ok(())
+}
+
 fn plan(
     sh: &Shell,
     ws: &Workspace,
@@ -106,20 +129,7 @@ fn plan(
         .context("listing rustc's targets (`rustc --print target-list`)")?;
     let mut entries = Vec::new();
     for triple in triples {
-        if !known.lines().any(|line| line == triple.as_str()) {
-            bail!(
-                "unknown target triple `{triple}`: rustc does not know it; pick one from \
-                 `rustc --print target-list`"
-            );
-        }
-        if let Some(rustup) = rustup {
-            if !rustup.known.contains(triple.as_str()) {
-                bail!(
-                    "rustup ships no standard library for `{triple}` (a tier 3 target): \
-                     cargo xtask dist builds the targets `rustup target list` shows"
-                );
-            }
-        }
+        check_known(&triple, &known, rustup)?;
         let method = ws.build_method(&triple)?;
         let status = match host.can_build(&triple, method) {
             // Native x86_64 musl with musl-gcc: the host's compiler and linker, no zig.
