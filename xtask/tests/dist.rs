@@ -459,12 +459,7 @@ fn check_apple(run: &Run, dist: &Path, unpacked: &Path) {
             "{}",
             run.stdout
         );
-        let artifact = manifest["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["target"] == target)
-            .unwrap();
+        let artifact = artifact_of(&manifest, target);
         assert_eq!(artifact["policy"], "macos:11.0");
         assert_eq!(artifact["binaries"][0]["verdict"], "pass");
         assert_eq!(artifact["binaries"][0]["floor"], "macos 11.0");

@@ -131,12 +131,7 @@ fn listed_and_valid(dist: &Path) {
             sums.lines().any(|l| l.ends_with(&format!("  {name}"))),
             "{sums}"
         );
-        let artifact = manifest["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["target"] == target)
-            .unwrap();
+        let artifact = artifact_of(&manifest, target);
         assert_eq!(artifact["sbom"], name.as_str());
     }
     ok(Command::new("sha256sum")

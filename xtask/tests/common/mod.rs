@@ -171,3 +171,13 @@ pub fn build_linkaudit() -> PathBuf {
 pub fn sbom(target: &str) -> String {
     format!("fixture-cli-{target}.cdx.json")
 }
+
+/// The first artifact of `target` in a parsed dist-manifest.json.
+pub fn artifact_of<'a>(manifest: &'a serde_json::Value, target: &str) -> &'a serde_json::Value {
+    manifest["artifacts"]
+        .as_array()
+        .expect("the manifest lists artifacts")
+        .iter()
+        .find(|a| a["target"] == target)
+        .unwrap_or_else(|| panic!("no artifact for {target} in the manifest"))
+}
