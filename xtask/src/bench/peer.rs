@@ -30,6 +30,7 @@ pub fn section(bench: &Bench, runs: u32, before: bool) -> Result<String> {
     let dir = bench.scratch.join("peer");
     let source = fetch(bench, &dir)?;
     let ours = prepare(bench, &source, &dir.join("xtask-side"), &xtask_config())?;
+    adopt_binstall_table(&ours.join("Cargo.toml"))?;
     let theirs = prepare(
         bench,
         &source,
@@ -136,6 +137,25 @@ fn prepare(bench: &Bench, source: &Path, to: &Path, extra: &str) -> Result<PathB
         .run()
         .with_context(|| format!("downloading the dependencies of {}", to.display()))?;
     Ok(to.to_path_buf())
+}
+
+/// fd's `[package.metadata.binstall]` describes fd's own release archives, and `cargo xtask
+/// dist` refuses a table that does not find the archives it writes: the adopter sets pkg-url
+/// and bin-dir as its error says, and so does the bench.
+fn adopt_binstall_table(manifest: &Path) -> Result<()> {
+    use crate::workspace::binstall::{BIN_DIR, PKG_URL};
+    let text = std::fs::read_to_string(manifest)
+        .with_context(|| format!("reading {}", manifest.display()))?;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| match line.split_once(" = ") {
+            Some(("pkg-url", _)) => format!("pkg-url = \"{PKG_URL}\""),
+            Some(("bin-dir", _)) => format!("bin-dir = \"{BIN_DIR}\""),
+            _ => line.to_owned(),
+        })
+        .collect();
+    std::fs::write(manifest, lines.join("\n") + "\n")
+        .with_context(|| format!("writing {}", manifest.display()))
 }
 
 /// README's adopting steps 2 and 3. The xtask is this one's binary, not a copy compiled in the
