@@ -77,13 +77,11 @@ fn gather_end_to_end() {
     let release = the_gathered_release_is_the_local_one(&g, &local_dist);
     one_installer_is_copied_once(&g, &release);
 
-    let refused =
-        |case: &str, parts: &[PathBuf], expected: &[&str]| g.refused(case, parts, expected);
-    missing_and_duplicate_parts_are_refused(&g, &refused);
-    tampered_files_are_refused(&g, &refused);
-    disagreeing_parts_are_refused(&g, &refused);
-    attacks_are_refused(&work, &g.all_parts, &refused);
-    a_broken_promise_is_refused_by_verify(&g, &refused);
+    missing_and_duplicate_parts_are_refused(&g);
+    tampered_files_are_refused(&g);
+    disagreeing_parts_are_refused(&g);
+    attacks_are_refused(&g);
+    a_broken_promise_is_refused_by_verify(&g);
 }
 
 /// Clone L: one local run of every target. Archives, their .sha256, SHA256SUMS, the manifest
@@ -267,14 +265,14 @@ const ARM_MUSL: &str = TARGETS[3];
 const WINDOWS: &str = TARGETS[4];
 
 /// A part missing, a target in two parts.
-fn missing_and_duplicate_parts_are_refused(g: &Runners, refused: &Refused<'_>) {
+fn missing_and_duplicate_parts_are_refused(g: &Runners) {
     let missing: Vec<PathBuf> = g
         .all_parts
         .iter()
         .filter(|p| !p.ends_with(format!("dist-{MUSL}")))
         .cloned()
         .collect();
-    refused(
+    g.refused(
         "missing",
         &missing,
         &[
@@ -286,7 +284,7 @@ fn missing_and_duplicate_parts_are_refused(g: &Runners, refused: &Refused<'_>) {
     let again = g.work.join("again");
     copy_dir(&part_dir(&g.parts, ARM_MUSL), &part_dir(&again, ARM_MUSL));
     twice.push(part_dir(&again, ARM_MUSL));
-    refused(
+    g.refused(
         "duplicate",
         &twice,
         &[
@@ -298,14 +296,14 @@ fn missing_and_duplicate_parts_are_refused(g: &Runners, refused: &Refused<'_>) {
 }
 
 /// An archive that does not match its checksums; a .sha256 disagreeing with SHA256SUMS.
-fn tampered_files_are_refused(g: &Runners, refused: &Refused<'_>) {
+fn tampered_files_are_refused(g: &Runners) {
     let (tampered, part) = g.scratch("tampered", GNU);
     let path = part.join(archive_name(GNU));
     let mut bytes = std::fs::read(&path).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
     std::fs::write(&path, bytes).unwrap();
-    refused(
+    g.refused(
         "tampered",
         &tampered,
         &[&format!("{}: its sha256 is", path.display())],
@@ -314,7 +312,7 @@ fn tampered_files_are_refused(g: &Runners, refused: &Refused<'_>) {
     let zip = archive_name(WINDOWS);
     let sidecar = part.join(format!("{zip}.sha256"));
     std::fs::write(&sidecar, format!("{}  {zip}\n", "0".repeat(64))).unwrap();
-    refused(
+    g.refused(
         "sidecar",
         &sidecar_parts,
         &[&format!("{}: says", sidecar.display()), &"0".repeat(64)],
@@ -322,12 +320,12 @@ fn tampered_files_are_refused(g: &Runners, refused: &Refused<'_>) {
 }
 
 /// Parts of different commits; install.sh differing between parts.
-fn disagreeing_parts_are_refused(g: &Runners, refused: &Refused<'_>) {
+fn disagreeing_parts_are_refused(g: &Runners) {
     let (commits, part) = g.scratch("commits", ARM_GNU);
     edit_manifest(&part.join("dist-manifest.json"), |m| {
         m["source_commit"] = "0123456789abcdef".into()
     });
-    refused(
+    g.refused(
         "commits",
         &commits,
         &[
@@ -344,7 +342,7 @@ fn disagreeing_parts_are_refused(g: &Runners, refused: &Refused<'_>) {
         )
         .unwrap();
     }
-    refused(
+    g.refused(
         "installers",
         &installers,
         &["install.sh differs between parts"],
@@ -353,12 +351,12 @@ fn disagreeing_parts_are_refused(g: &Runners, refused: &Refused<'_>) {
 
 /// Consistent checksums, but the manifest promises a binary the archive does not hold: only
 /// linkaudit verify, run over the gathered release, sees that.
-fn a_broken_promise_is_refused_by_verify(g: &Runners, refused: &Refused<'_>) {
+fn a_broken_promise_is_refused_by_verify(g: &Runners) {
     let (promise, part) = g.scratch("promise", MUSL);
     edit_manifest(&part.join("dist-manifest.json"), |m| {
         m["artifacts"][0]["binaries"][0]["path"] = format!("fixture-cli-{MUSL}/ghost").into()
     });
-    refused(
+    g.refused(
         "promise",
         &promise,
         &[
@@ -371,12 +369,10 @@ fn a_broken_promise_is_refused_by_verify(g: &Runners, refused: &Refused<'_>) {
     );
 }
 
-/// Runs gather on parts (a case name, the parts, pieces of the expected error line).
-type Refused<'a> = dyn Fn(&str, &[PathBuf], &[&str]) + 'a;
-
 /// Each attack planted in the musl part, every checksum of the part rewritten to agree: gather
 /// refuses the part as `linkaudit verify` does, and writes nothing.
-fn attacks_are_refused(work: &Path, all_parts: &[PathBuf], refused: &Refused<'_>) {
+fn attacks_are_refused(g: &Runners) {
+    let (work, all_parts) = (g.work.as_path(), g.all_parts.as_slice());
     let archive = archive_name(MUSL);
     let part = all_parts
         .iter()
@@ -388,7 +384,7 @@ fn attacks_are_refused(work: &Path, all_parts: &[PathBuf], refused: &Refused<'_>
         let case = format!("attack-{}", attack.name);
         let parts = scratch_parts(work, &case, all_parts);
         attacks::plant(&part_dir(&work.join(&case), MUSL), &archive, &attack.bytes);
-        refused(
+        g.refused(
             &case,
             &parts,
             &[
