@@ -126,7 +126,7 @@ pub fn extra_env(
         .any(|t| c_toolchain::uses_musl_gcc(host, t, ws));
     match how {
         How::Build if musl_gcc => env.extend(
-            c_toolchain::musl_gcc_env(ws)
+            c_toolchain::musl_gcc_env(ws)?
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v)),
         ),
