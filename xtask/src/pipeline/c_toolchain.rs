@@ -285,7 +285,10 @@ mod tests {
         let flags = env[1].1.to_str().unwrap();
         let root = flags.find("-ffile-prefix-map=/src/ws=.").unwrap();
         let target = flags
-            .find(&format!("-ffile-prefix-map={}=./target", ws.target_dir.display()))
+            .find(&format!(
+                "-ffile-prefix-map={}=./target",
+                ws.target_dir.display()
+            ))
             .unwrap();
         assert!(root < target, "{flags}");
         let _ = std::fs::remove_dir_all(&ws.target_dir);
@@ -319,7 +322,11 @@ mod tests {
         let zig = direct_zig_cc(&sh, &ws, &triples, None).unwrap();
         for script in [&musl[0].1, &zig[0].1].map(std::path::PathBuf::from) {
             assert!(has_debug_info(&sh, &script, "true"), "{}", script.display());
-            assert!(!has_debug_info(&sh, &script, "false"), "{}", script.display());
+            assert!(
+                !has_debug_info(&sh, &script, "false"),
+                "{}",
+                script.display()
+            );
         }
         let _ = std::fs::remove_dir_all(&ws.target_dir);
     }
