@@ -87,6 +87,34 @@ pub fn run(sh: &Shell, settings: &Settings, commands: &[Command]) -> Result<Vec<
     parse(&text)
 }
 
+/// `rounds` hyperfine runs of one sample per command, the commands one after the other in each
+/// round, samples pooled per command: a slow drift of the machine's load then touches every
+/// command alike, where one hyperfine run measures all samples of one command before the next.
+pub fn run_interleaved(
+    sh: &Shell,
+    label: &str,
+    (rounds, no_shell): (u32, bool),
+    commands: &[Command],
+) -> Result<Vec<Timing>> {
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); commands.len()];
+    let settings = Settings {
+        runs: 1,
+        warmup: 0,
+        no_shell,
+    };
+    for round in 0..rounds {
+        eprintln!("bench: {label} round {} of {rounds}", round + 1);
+        for (pooled, t) in samples.iter_mut().zip(run(sh, &settings, commands)?) {
+            pooled.push(t.median);
+        }
+    }
+    commands
+        .iter()
+        .zip(&samples)
+        .map(|(c, s)| Timing::from_samples(&c.name, s))
+        .collect()
+}
+
 fn read_json(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading hyperfine's {}", path.display()))
 }

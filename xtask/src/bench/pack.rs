@@ -22,7 +22,7 @@ pub fn pack_once(out: &Path, epoch: u64, top_dirs: &[PathBuf]) -> Result<()> {
         .iter()
         .map(|dir| job(dir))
         .collect::<Result<Vec<_>>>()?;
-    let packed = pack::pack_and_checksum(out, &jobs, epoch)?;
+    let packed = pack::pack_and_checksum(out, &jobs, epoch, None)?;
     let sums = checksums::sha256sums(
         jobs.iter()
             .zip(&packed)

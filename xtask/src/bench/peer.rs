@@ -40,27 +40,7 @@ pub fn section(bench: &Bench, runs: u32, before: bool) -> Result<String> {
     let dist = install_cargo_dist(bench, &dir)?;
     let zig = dir.join("zig-cache");
     let commands = commands(bench, (&ours, &theirs, &dist, &zig), before);
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); commands.len()];
-    for round in 0..runs {
-        eprintln!("bench: peer round {} of {runs}", round + 1);
-        let timings = hyperfine::run(
-            &bench.sh,
-            &Settings {
-                runs: 1,
-                warmup: 0,
-                no_shell: false,
-            },
-            &commands,
-        )?;
-        for (pooled, t) in samples.iter_mut().zip(&timings) {
-            pooled.push(t.median);
-        }
-    }
-    let timings: Vec<Timing> = commands
-        .iter()
-        .zip(&samples)
-        .map(|(c, s)| Timing::from_samples(&c.name, s))
-        .collect::<Result<_>>()?;
+    let timings = hyperfine::run_interleaved(&bench.sh, "peer", (runs, false), &commands)?;
     Ok(write_up(&timings, runs))
 }
 

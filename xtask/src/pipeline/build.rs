@@ -51,13 +51,10 @@ pub fn build(
     // cargo reports on stderr; stdout is kept for `--json`.
     let mut command = cmd!(sh, "{program} {args...}").ignore_stdout();
     let env = env.into_iter().chain(auditable.env());
-    for (key, value) in env.map(|(k, v)| (k.to_owned(), v)).chain(extra_env(
-        sh,
-        ws,
-        (how, host),
-        triples,
-        zigbuild,
-    )?) {
+    for (key, value) in
+        env.map(|(k, v)| (k.to_owned(), v))
+            .chain(extra_env(ws, (how, host), triples, zigbuild)?)
+    {
         command = command.env(key, value);
     }
     if how == How::Zigbuild && triples.iter().any(TargetTriple::is_apple) {
@@ -111,7 +108,6 @@ fn floor_note(ws: &Workspace, how: How, triple: &TargetTriple) -> String {
 /// Apple targets, the C compiler of Linux targets (`c_toolchain.rs`: musl-gcc for a native
 /// x86_64 musl build, zig cc called directly under cargo-zigbuild).
 pub fn extra_env(
-    sh: &Shell,
     ws: &Workspace,
     (how, host): (How, &TargetTriple),
     triples: &[TargetTriple],
@@ -130,7 +126,12 @@ pub fn extra_env(
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v)),
         ),
-        How::Zigbuild => env.extend(c_toolchain::direct_zig_cc(sh, ws, triples, zigbuild)?),
+        How::Zigbuild => {
+            let zig = &zigbuild
+                .context("internal error: cargo-zigbuild was not set up")?
+                .zig;
+            env.extend(c_toolchain::direct_zig_cc(ws, triples, zig)?)
+        }
         _ => {}
     }
     Ok(env)

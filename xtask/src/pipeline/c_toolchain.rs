@@ -63,10 +63,9 @@ pub fn musl_gcc_env(ws: &Workspace) -> Result<Vec<(&'static str, OsString)>> {
 /// cargo-zigbuild invocation (Apple targets keep cargo-zigbuild's wrapper, which adds the SDK
 /// arguments). Written to `<target dir>/xtask-tools/cc/`.
 pub fn direct_zig_cc(
-    sh: &Shell,
     ws: &Workspace,
     triples: &[TargetTriple],
-    zigbuild: Option<&Zigbuild>,
+    zig: &std::path::Path,
 ) -> Result<Vec<(String, OsString)>> {
     // The triples whose zig name is the Rust one without `-unknown` (cargo-zigbuild maps the
     // others, armv7 and friends, itself).
@@ -81,7 +80,6 @@ pub fn direct_zig_cc(
     if linux.is_empty() || std::env::var_os("XTASK_ZIG_CC_DIRECT").is_some_and(|v| v == "0") {
         return Ok(Vec::new());
     }
-    let zig = zig_binary(sh, zigbuild)?;
     let dir = scripts_dir(ws)?;
     let mut env = Vec::new();
     for triple in linux {
@@ -149,32 +147,6 @@ fn write_script(path: &std::path::Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// The zig binary cargo-zigbuild would run: the ziglang package's (`python3 -m ziglang`), else
-/// `zig` on PATH.
-fn zig_binary(sh: &Shell, zigbuild: Option<&Zigbuild>) -> Result<std::path::PathBuf> {
-    static ZIG: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    if let Some(zig) = ZIG.get() {
-        return Ok(zig.clone());
-    }
-    let zig = find_zig(sh, zigbuild)?;
-    Ok(ZIG.get_or_init(|| zig).clone())
-}
-
-fn find_zig(sh: &Shell, zigbuild: Option<&Zigbuild>) -> Result<std::path::PathBuf> {
-    let code = "import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))";
-    let mut python = cmd!(sh, "{PYTHON} -c {code}").quiet().ignore_stderr();
-    for (key, value) in zigbuild.map(|z| z.env.as_slice()).unwrap_or_default() {
-        python = python.env(key, value);
-    }
-    if let Ok(path) = python.read() {
-        let path = std::path::PathBuf::from(path.trim());
-        if path.is_file() {
-            return Ok(path);
-        }
-    }
-    tools::which("zig").context("finding zig (the ziglang package or zig on PATH)")
-}
-
 /// What the manifest records for a target: `zig 0.17.1` for cargo-zigbuild; musl-gcc's gcc and
 /// musl versions with the linker's (`cc`, `ld`) for native musl; the mingw-w64 gcc of a
 /// windows-gnu build, Apple's `cc` on macOS; `None` for MSVC (the runner's, not asked).
@@ -185,7 +157,10 @@ pub fn describe(
     zigbuild: Option<&Zigbuild>,
 ) -> Result<Option<String>> {
     let described = match how {
-        How::Zigbuild => format!("zig {}", zig_version(sh, zigbuild)?),
+        How::Zigbuild => {
+            let zig = zigbuild.context("internal error: cargo-zigbuild was not set up")?;
+            format!("zig {}", zig_version(sh, &zig.zig)?)
+        }
         How::Build if triple.as_str() == MUSL_TARGET => format!(
             "musl-gcc: {}, musl {}; linker cc: {}; {}",
             first_line(sh, "musl-gcc")?,
@@ -201,21 +176,18 @@ pub fn describe(
 }
 
 /// The version of the zig cargo-zigbuild runs (`zig_binary`).
-fn zig_version(sh: &Shell, zigbuild: Option<&Zigbuild>) -> Result<String> {
+fn zig_version(sh: &Shell, zig: &std::path::Path) -> Result<String> {
     // Asked once per run: a second python start per target would cost a warm no-op run ~60 ms.
     static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     if let Some(version) = VERSION.get() {
         return Ok(version.clone());
     }
-    let zig = zig_binary(sh, zigbuild)?;
     let version = cmd!(sh, "{zig} version")
         .quiet()
         .read()
         .with_context(|| format!("asking zig for its version (`{} version`)", zig.display()))?;
     Ok(VERSION.get_or_init(|| version.trim().to_owned()).clone())
 }
-
-const PYTHON: &str = if cfg!(windows) { "python" } else { "python3" };
 
 /// `<program> --version`'s first line: `x86_64-linux-gnu-gcc (Debian 12.2.0-14) 12.2.0`.
 fn first_line(sh: &Shell, program: &str) -> Result<String> {
@@ -262,6 +234,11 @@ mod tests {
         let mut spaced = workspace();
         spaced.root = "/src/my ws".into();
         assert!(!uses_musl_gcc(&host, &t(MUSL_TARGET), &spaced));
+    }
+
+    /// The zig the tests install (`pip install ziglang`).
+    fn test_zig(sh: &Shell) -> std::path::PathBuf {
+        tools::find_zig(sh, &[]).expect("zig: `python3 -m pip install ziglang`")
     }
 
     /// A scratch target dir for the scripts a test writes.
@@ -319,7 +296,7 @@ mod tests {
         let sh = Shell::new().unwrap();
         let musl = musl_gcc_env(&ws).unwrap();
         let triples = [TargetTriple::parse("x86_64-unknown-linux-gnu").unwrap()];
-        let zig = direct_zig_cc(&sh, &ws, &triples, None).unwrap();
+        let zig = direct_zig_cc(&ws, &triples, &test_zig(&sh)).unwrap();
         for script in [&musl[0].1, &zig[0].1].map(std::path::PathBuf::from) {
             assert!(has_debug_info(&sh, &script, "true"), "{}", script.display());
             assert!(
@@ -346,7 +323,7 @@ mod tests {
             t("armv7-unknown-linux-gnueabihf"),
         ];
         let sh = Shell::new().unwrap();
-        let env = direct_zig_cc(&sh, &ws, &triples, None).unwrap();
+        let env = direct_zig_cc(&ws, &triples, &test_zig(&sh)).unwrap();
         let keys: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             keys,

@@ -52,6 +52,7 @@ pub struct Options {
 pub fn run(options: Options) -> Result<()> {
     let report = Report::new(options.json);
     let sh = Shell::new().context("starting a shell")?;
+    tools::start_finding_zig();
     let planned = plan::Planned::new(&sh, &options.targets, &report)?;
     let (ws, host) = (&planned.ws, &planned.host);
     // Before the lock, which creates the out dir: a mismatch leaves nothing behind.
@@ -73,7 +74,7 @@ pub fn run(options: Options) -> Result<()> {
     let verified = verify::verify_all(ws, &buildable, &report, &out_dir)?;
 
     let mut staging = Staging::create(&out_dir)?;
-    let mut artifacts = pack::pack_all(&sh, ws, host, &source, &verified, &staging.dir, &report)?;
+    let mut artifacts = pack::pack_all(ws, host, &source, &verified, &staging.dir, &report)?;
     let sboms = sbom::write_sboms(
         &staging.dir,
         source.epoch,

@@ -1,11 +1,14 @@
 //! The pack step: one reproducible archive per (package, target) with its `.sha256`, written
-//! into the staging dir by one thread each (the formats live in workspace/archive.rs), each
-//! smoke-run from the archive as soon as it is written (smoke.rs).
+//! into the staging dir by one thread each (the formats live in workspace/archive.rs; an
+//! archive whose inputs did not change since the last run is copied from
+//! workspace/archive_cache.rs), then each smoke-run from the archive on a thread of its own
+//! (smoke.rs).
 
-use super::smoke::smoke_archive;
+use super::smoke::{prepare_smoke, smoke_prepared};
 use super::source::Source;
 use super::verify::Verified;
 use crate::workspace::archive::{pack_tarball, pack_zip, ArchiveFile};
+use crate::workspace::archive_cache::{ArchiveCache, Key};
 use crate::workspace::config::Workspace;
 use crate::workspace::fsio::{test_pause, write_file_atomically};
 use crate::workspace::manifest::{self, Artifact};
@@ -14,7 +17,6 @@ use crate::workspace::target::Host;
 use anyhow::{Context, Result};
 use linkaudit::contract::ArchiveName;
 use std::path::Path;
-use xshell::Shell;
 
 /// One archive to write: `<top_dir>/` holding `files`, named `archive`.
 pub struct PackJob {
@@ -34,27 +36,26 @@ pub struct Packed {
 /// Writes every job's archive and its `<archive>.sha256` into `dir`, one thread per archive:
 /// deflate is most of a warm `cargo xtask dist` and the archives are independent. An
 /// archive's bytes depend only on its inputs, so the order the threads run in changes nothing.
-pub fn pack_and_checksum(dir: &Path, jobs: &[PackJob], mtime: u64) -> Result<Vec<Packed>> {
-    std::thread::scope(|scope| {
-        let threads: Vec<_> = jobs
-            .iter()
-            .map(|job| scope.spawn(move || pack_one(dir, job, mtime)))
-            .collect();
-        threads
-            .into_iter()
-            .map(|thread| {
-                thread
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("a packing thread panicked"))?
-            })
-            .collect()
-    })
+/// With a cache, an archive whose inputs did not change since the last run is copied from it.
+pub fn pack_and_checksum(
+    dir: &Path,
+    jobs: &[PackJob],
+    mtime: u64,
+    cache: Option<&ArchiveCache>,
+) -> Result<Vec<Packed>> {
+    on_threads(jobs.iter(), |job| pack_one(dir, job, mtime, cache))
+        .into_iter()
+        .collect()
 }
 
-fn pack_one(dir: &Path, job: &PackJob, mtime: u64) -> Result<Packed> {
+fn pack_one(dir: &Path, job: &PackJob, mtime: u64, cache: Option<&ArchiveCache>) -> Result<Packed> {
     let path = dir.join(&job.archive);
     let pack = if job.zip { pack_zip } else { pack_tarball };
-    pack(&path, &job.top_dir, &job.files, mtime)?;
+    let pack = || pack(&path, &job.top_dir, &job.files, mtime);
+    match cache {
+        Some(cache) => cache.write(&path, key_of(job, mtime)?, pack)?,
+        None => pack()?,
+    }
     let sha256 = crate::workspace::checksums::sha256_file(&path)?;
     let size = std::fs::metadata(&path)
         .with_context(|| format!("reading the size of {}", path.display()))?
@@ -64,9 +65,21 @@ fn pack_one(dir: &Path, job: &PackJob, mtime: u64) -> Result<Packed> {
     Ok(Packed { size, sha256 })
 }
 
-/// Packs and checksums every (package, target) inside the staging dir, then smoke-runs each.
+/// What goes into a job's archive: format, epoch, top dir and every file.
+fn key_of(job: &PackJob, mtime: u64) -> Result<Key> {
+    let mut key = Key::new(if job.zip { "zip" } else { "tar.gz" }, mtime);
+    key.field(job.top_dir.as_bytes());
+    for file in &job.files {
+        let data = std::fs::read(&file.source)
+            .with_context(|| format!("reading {}", file.source.display()))?;
+        key.entry(&file.name, file.mode(), &data);
+    }
+    Ok(key)
+}
+
+/// Packs and checksums every (package, target) inside the staging dir, then smoke-runs each
+/// archive, all at once (each on its own thread), reporting in order.
 pub fn pack_all(
-    sh: &Shell,
     ws: &Workspace,
     host: &Host,
     source: &Source,
@@ -75,9 +88,12 @@ pub fn pack_all(
     report: &Report,
 ) -> Result<Vec<Artifact>> {
     let jobs: Vec<PackJob> = verified.iter().map(|item| pack_job(ws, item)).collect();
-    let packed = pack_and_checksum(staging, &jobs, source.epoch)?;
+    let cache = ArchiveCache::new(&ws.target_dir);
+    let packed = pack_and_checksum(staging, &jobs, source.epoch, Some(&cache))?;
+    let smoked = smoke_all(host, verified, &jobs, staging);
     let mut artifacts = Vec::new();
-    for (index, ((item, job), packed)) in verified.iter().zip(&jobs).zip(packed).enumerate() {
+    let all = verified.iter().zip(&jobs).zip(packed).zip(smoked);
+    for (index, (((item, job), packed), smoked)) in all.enumerate() {
         report.step(
             "pack",
             item.triple.as_str(),
@@ -88,8 +104,9 @@ pub fn pack_all(
                 &packed.sha256[..12]
             ),
         );
-        let path = staging.join(&job.archive);
-        smoke_archive(sh, host, item, &path, &job.top_dir, staging, report)?;
+        for line in smoked? {
+            report.step("smoke", item.triple.as_str(), &line);
+        }
         test_pause(&format!("pack:{index}"));
         artifacts.push(artifact(
             item,
@@ -102,6 +119,44 @@ pub fn pack_all(
     }
     artifacts.sort_by(|a, b| a.archive.cmp(&b.archive));
     Ok(artifacts)
+}
+
+/// Smoke-runs every job's archive, in two parallel rounds: unpack all, then start all (see
+/// `smoke_prepared` for why not both in one); the results in the jobs' order.
+fn smoke_all(
+    host: &Host,
+    verified: &[Verified],
+    jobs: &[PackJob],
+    staging: &Path,
+) -> Vec<Result<Vec<String>>> {
+    let prepared = on_threads(verified.iter().zip(jobs), |(item, job)| {
+        prepare_smoke(host, item, &staging.join(&job.archive), staging)
+    });
+    let inputs = prepared.into_iter().zip(verified.iter().zip(jobs));
+    on_threads(inputs, |(prepared, (item, job))| {
+        smoke_prepared(prepared?, item, &job.top_dir)
+    })
+}
+
+/// `work` on every input, one scoped thread each; the results in the inputs' order.
+fn on_threads<I: Send, T: Send>(
+    inputs: impl Iterator<Item = I>,
+    work: impl Fn(I) -> Result<T> + Sync,
+) -> Vec<Result<T>> {
+    std::thread::scope(|scope| {
+        let work = &work;
+        let threads: Vec<_> = inputs
+            .map(|input| scope.spawn(move || work(input)))
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| {
+                thread
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a pack-step thread panicked"))?
+            })
+            .collect()
+    })
 }
 
 /// The archive of one (package, target): its binaries and the workspace's `include` files.

@@ -4,7 +4,6 @@
 
 use super::verify::Verified;
 use crate::workspace::archive;
-use crate::workspace::report::Report;
 use crate::workspace::target::{Host, TargetTriple};
 use crate::workspace::tools;
 use anyhow::{bail, Context, Result};
@@ -139,46 +138,59 @@ pub fn smoke_run(sh: &Shell, runner: &Runner, binary: &Path) -> Result<String> {
     Ok(first_line(&output.stdout))
 }
 
-pub fn smoke_archive(
-    sh: &Shell,
+/// An archive ready for its smoke run: unpacked with the runner that starts its binaries, or
+/// the reason it cannot start here.
+pub enum Prepared {
+    Skipped(String),
+    Unpacked { runner: Runner, dir: PathBuf },
+}
+
+/// Unpacks `archive` into its own dir under `staging` when this host can start its binaries.
+pub fn prepare_smoke(
     host: &Host,
     item: &Verified,
     archive: &Path,
-    top_dir: &str,
     staging: &Path,
-    report: &Report,
-) -> Result<()> {
-    let runner = runner_for(&host.triple, &item.triple, tools::which, Path::is_dir);
-    let runner = match runner {
+) -> Result<Prepared> {
+    let runner = match runner_for(&host.triple, &item.triple, tools::which, Path::is_dir) {
         Ok(runner) => runner,
-        Err(reason) => {
-            report.step("smoke", item.triple.as_str(), &format!("skipped: {reason}"));
-            return Ok(());
-        }
+        Err(reason) => return Ok(Prepared::Skipped(format!("skipped: {reason}"))),
     };
-    let unpacked = staging.join(".smoke");
-    archive::unpack(archive, &unpacked)
+    let dir = staging
+        .join(".smoke")
+        .join(archive.file_name().unwrap_or_default());
+    archive::unpack(archive, &dir)
         .with_context(|| format!("unpacking {} for the smoke run", archive.display()))?;
+    Ok(Prepared::Unpacked { runner, dir })
+}
+
+/// Starts each binary of a prepared archive with `--version`; returns the lines to report for
+/// `item`'s target, in order. Its own `Shell`: the pack step runs these on threads, but only
+/// after every archive is unpacked, since a child forked while another thread still writes an
+/// executable keeps that file open for writing and its exec fails with ETXTBSY.
+pub fn smoke_prepared(prepared: Prepared, item: &Verified, top_dir: &str) -> Result<Vec<String>> {
+    let (runner, dir) = match prepared {
+        Prepared::Skipped(line) => return Ok(vec![line]),
+        Prepared::Unpacked { runner, dir } => (runner, dir),
+    };
+    let sh = Shell::new().context("starting a shell")?;
+    let mut lines = Vec::new();
     for linkage in &item.linkage {
-        let binary = unpacked.join(top_dir).join(&linkage.binary.file_name);
-        let line = smoke_run(sh, &runner, &binary).with_context(|| {
+        let binary = dir.join(top_dir).join(&linkage.binary.file_name);
+        let line = smoke_run(&sh, &runner, &binary).with_context(|| {
             format!(
                 "smoke run of {} for {}",
                 linkage.binary.file_name, item.triple
             )
         })?;
-        report.step(
-            "smoke",
-            item.triple.as_str(),
-            &format!(
-                "{} --version {}: {line}",
-                linkage.binary.file_name,
-                runner.describe()
-            ),
-        );
+        lines.push(format!(
+            "{} --version {}: {line}",
+            linkage.binary.file_name,
+            runner.describe()
+        ));
     }
-    std::fs::remove_dir_all(&unpacked).ok();
-    Ok(())
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(lines)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use super::pack::artifact;
 use super::source::Source;
 use super::verify::Verified;
 use crate::workspace::archive::{write_zip, ZipEntry};
+use crate::workspace::archive_cache::{ArchiveCache, Key};
 use crate::workspace::checksums;
 use crate::workspace::config::{Package, Workspace};
 use crate::workspace::fsio::write_file_atomically;
@@ -57,7 +58,7 @@ pub fn write_wheel(
     meta: &Metadata,
     tags: &PlatformTags,
     binaries: &[WheelBinary],
-    mtime: u64,
+    (mtime, cache): (u64, &ArchiveCache),
 ) -> Result<Wheel> {
     let package = meta.package;
     let name = WheelName::new(&package.name);
@@ -97,7 +98,16 @@ pub fn write_wheel(
             data: Some(data),
         })
         .collect();
-    write_zip(&dir.join(&file_name), &entries, mtime)?;
+    let mut key = Key::new("wheel", mtime);
+    for entry in &entries {
+        key.entry(
+            &entry.path,
+            entry.mode,
+            entry.data.as_deref().unwrap_or_default(),
+        );
+    }
+    let dest = dir.join(&file_name);
+    cache.write(&dest, key, || write_zip(&dest, &entries, mtime))?;
     Ok(Wheel {
         file_name,
         scripts_dir,
@@ -188,6 +198,7 @@ pub fn wheel_all(
     report: &Report,
 ) -> Result<Vec<Artifact>> {
     let mut artifacts = Vec::new();
+    let cache = ArchiveCache::new(&ws.target_dir);
     for item in verified {
         let tags = match platform_tags(&item.triple, &ws.targets, ws.glibc_floor, macos_minos(item))
         {
@@ -210,7 +221,7 @@ pub fn wheel_all(
             package: &item.package,
             readme,
         };
-        let written = write_wheel(staging, &meta, &tags, &binaries, source.epoch)?;
+        let written = write_wheel(staging, &meta, &tags, &binaries, (source.epoch, &cache))?;
         let path = staging.join(&written.file_name);
         let sha256 = checksums::sha256_file(&path)?;
         let size = std::fs::metadata(&path)?.len();

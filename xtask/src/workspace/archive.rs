@@ -36,7 +36,7 @@ pub struct ArchiveFile {
 }
 
 impl ArchiveFile {
-    fn mode(&self) -> u32 {
+    pub fn mode(&self) -> u32 {
         if self.executable {
             0o755
         } else {

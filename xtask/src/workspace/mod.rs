@@ -4,6 +4,7 @@
 //! (checksums, manifest, signatures), and the check of `[package.metadata.binstall]`. Nothing here depends on a subcommand.
 
 pub mod archive;
+pub mod archive_cache;
 pub mod auditable;
 pub mod binstall;
 pub mod checksums;

@@ -100,35 +100,69 @@ pub fn ensure_rustup_targets(
 pub struct Zigbuild {
     pub program: PathBuf,
     pub env: Vec<(&'static str, OsString)>,
+    /// The zig binary cargo-zigbuild runs, found once per run (`find_zig`).
+    pub zig: PathBuf,
+}
+
+/// The search for zig on this machine (`find_zig` without the tools dir), started by
+/// `start_finding_zig` while the plan runs.
+static ZIG_ON_HOST: std::sync::Mutex<Option<std::thread::JoinHandle<Option<PathBuf>>>> =
+    std::sync::Mutex::new(None);
+
+/// Starts `find_zig` in the background: its python start (50 ms, 150 ms behind pyenv's shims)
+/// then overlaps the plan's cargo and rustc calls instead of adding to a warm no-op run.
+pub fn start_finding_zig() {
+    let search = std::thread::spawn(|| find_zig(&Shell::new().ok()?, &[]));
+    if let Ok(mut slot) = ZIG_ON_HOST.lock() {
+        *slot = Some(search);
+    }
+}
+
+/// The background search's answer, else a search now.
+fn zig_on_host(sh: &Shell) -> Option<PathBuf> {
+    let started = ZIG_ON_HOST.lock().ok().and_then(|mut slot| slot.take());
+    match started.map(std::thread::JoinHandle::join) {
+        Some(Ok(found)) => found,
+        _ => find_zig(sh, &[]),
+    }
 }
 
 /// Finds cargo-zigbuild and zig, or installs both with pip into `<target>/xtask-tools/python`.
 pub fn ensure_zigbuild(sh: &Shell, target_dir: &Path, report: &Report) -> Result<Zigbuild> {
     if let Some(program) = which("cargo-zigbuild") {
-        if zig_available(sh, None) {
+        if let Some(zig) = zig_on_host(sh) {
             return Ok(Zigbuild {
                 program,
                 env: Vec::new(),
+                zig,
             });
         }
     }
     let prefix = target_dir.join("xtask-tools").join("python");
-    let local = local_zigbuild(&prefix)?;
-    if !local.program.is_file() || !zig_available(sh, Some(&local)) {
+    let (program, env) = local_zigbuild(&prefix)?;
+    let mut zig = find_zig(sh, &env).filter(|_| program.is_file());
+    if zig.is_none() {
         install_with_pip(sh, &prefix, report)?;
-        if !local.program.is_file() {
+        if !program.is_file() {
             bail!(
                 "pip installed cargo-zigbuild but {} is missing: install it yourself with \
                  `python3 -m pip install {ZIGLANG} {CARGO_ZIGBUILD}`",
-                local.program.display()
+                program.display()
             );
         }
+        zig = find_zig(sh, &env);
     }
-    Ok(local)
+    let zig = zig.with_context(|| {
+        format!(
+            "pip installed zig but it does not run: install it yourself with \
+             `python3 -m pip install {ZIGLANG}`"
+        )
+    })?;
+    Ok(Zigbuild { program, env, zig })
 }
 
 /// The cargo-zigbuild inside the tools dir, with PATH and PYTHONPATH pointing there.
-fn local_zigbuild(prefix: &Path) -> Result<Zigbuild> {
+fn local_zigbuild(prefix: &Path) -> Result<(PathBuf, Vec<(&'static str, OsString)>)> {
     let bin = prefix.join("bin");
     let program = bin.join(format!("cargo-zigbuild{}", std::env::consts::EXE_SUFFIX));
     let prepend = |var: &str, dir: &Path| -> Result<OsString> {
@@ -136,30 +170,35 @@ fn local_zigbuild(prefix: &Path) -> Result<Zigbuild> {
         dirs.extend(std::env::var_os(var).iter().flat_map(std::env::split_paths));
         std::env::join_paths(dirs).with_context(|| format!("adding {} to {var}", dir.display()))
     };
-    Ok(Zigbuild {
-        program,
-        env: vec![
-            ("PATH", prepend("PATH", &bin)?),
-            ("PYTHONPATH", prepend("PYTHONPATH", prefix)?),
-        ],
-    })
+    let env = vec![
+        ("PATH", prepend("PATH", &bin)?),
+        ("PYTHONPATH", prepend("PYTHONPATH", prefix)?),
+    ];
+    Ok((program, env))
 }
 
-/// cargo-zigbuild runs `zig` from PATH, or else `python3 -m ziglang`.
-fn zig_available(sh: &Shell, local: Option<&Zigbuild>) -> bool {
-    let mut zig = cmd!(sh, "zig version")
-        .quiet()
-        .ignore_stdout()
-        .ignore_stderr();
-    let mut ziglang = cmd!(sh, "{PYTHON} -m ziglang version")
-        .quiet()
-        .ignore_stdout()
-        .ignore_stderr();
-    for (key, value) in local.map(|z| z.env.as_slice()).unwrap_or_default() {
-        zig = zig.env(key, value);
-        ziglang = ziglang.env(key, value);
+/// The zig binary cargo-zigbuild runs, if it runs: the ziglang package's (what
+/// `python3 -m ziglang` starts), else `zig` on PATH. One python start, asked once per run: each
+/// costs a warm no-op `cargo xtask dist` 50 ms, 150 ms behind pyenv's shims.
+pub fn find_zig(sh: &Shell, env: &[(&'static str, OsString)]) -> Option<PathBuf> {
+    let code = "import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))";
+    let mut python = cmd!(sh, "{PYTHON} -c {code}").quiet().ignore_stderr();
+    for (key, value) in env {
+        python = python.env(key, value);
     }
-    zig.run().is_ok() || ziglang.run().is_ok()
+    let packaged = python
+        .read()
+        .ok()
+        .map(|path| PathBuf::from(path.trim()))
+        .filter(|path| path.is_file());
+    let zig = packaged.or_else(|| which("zig"))?;
+    let runs = cmd!(sh, "{zig} version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok();
+    runs.then_some(zig)
 }
 
 const PYTHON: &str = if cfg!(windows) { "python" } else { "python3" };
@@ -228,9 +267,9 @@ mod tests {
 
     #[test]
     fn the_local_install_is_put_first_on_path_and_pythonpath() {
-        let z = local_zigbuild(Path::new("/ws/target/xtask-tools/python")).unwrap();
-        assert!(z.program.starts_with("/ws/target/xtask-tools/python/bin"));
-        for (key, value) in &z.env {
+        let (program, env) = local_zigbuild(Path::new("/ws/target/xtask-tools/python")).unwrap();
+        assert!(program.starts_with("/ws/target/xtask-tools/python/bin"));
+        for (key, value) in &env {
             let first = std::env::split_paths(value).next().unwrap();
             assert!(first.starts_with("/ws/target/xtask-tools/python"), "{key}");
         }
