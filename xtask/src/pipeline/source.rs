@@ -33,11 +33,35 @@ impl Source {
 
     pub fn detect(sh: &Shell, root: &Path, report: &Report) -> Result<Source> {
         let _dir = sh.push_dir(root);
-        let commit = cmd!(sh, "git rev-parse HEAD")
-            .quiet()
-            .ignore_stderr()
-            .read()
-            .ok();
+        // git's three answers and rustc's version are independent: asked at once, they cost a
+        // warm no-op run one process start instead of four (about 35 ms sequential).
+        let in_root = |line: &'static str| {
+            move || -> Option<String> {
+                let sh = Shell::new().ok()?;
+                sh.change_dir(root);
+                let mut words = line.split(' ');
+                let program = words.next()?;
+                cmd!(sh, "{program} {words...}")
+                    .quiet()
+                    .ignore_stderr()
+                    .read()
+                    .ok()
+            }
+        };
+        let rustc = rustc_program();
+        let (commit, commit_time, status, rustc) = std::thread::scope(|scope| {
+            let commit = scope.spawn(in_root("git rev-parse HEAD"));
+            let time = scope.spawn(in_root("git log -1 --format=%ct"));
+            let status = scope.spawn(in_root("git status --porcelain --untracked-files=no"));
+            let rustc = cmd!(sh, "{rustc} --version")
+                .quiet()
+                .read()
+                .context("asking rustc for its version");
+            let answer =
+                |t: std::thread::ScopedJoinHandle<'_, Option<String>>| t.join().ok().flatten();
+            (answer(commit), answer(time), answer(status), rustc)
+        });
+        let rustc = rustc?;
         let (epoch, epoch_from) = match std::env::var("SOURCE_DATE_EPOCH") {
             Ok(text) => (
                 text.trim().parse::<u64>().map_err(|_| {
@@ -47,18 +71,14 @@ impl Source {
                 })?,
                 "from the environment",
             ),
-            Err(_) => match cmd!(sh, "git log -1 --format=%ct")
-                .quiet()
-                .ignore_stderr()
-                .read()
-            {
-                Ok(text) => (
+            Err(_) => match commit_time {
+                Some(text) => (
                     text.trim()
                         .parse()
                         .context("reading the commit time of HEAD")?,
                     "commit time of HEAD",
                 ),
-                Err(_) => {
+                None => {
                     report.warn(
                         "no SOURCE_DATE_EPOCH and no git commit: archive times are 1980-01-01",
                     );
@@ -66,22 +86,11 @@ impl Source {
                 }
             },
         };
-        if commit.is_some() {
-            let status = cmd!(sh, "git status --porcelain --untracked-files=no")
-                .quiet()
-                .read()
-                .unwrap_or_default();
-            if !status.is_empty() {
-                report.warn(
-                    "the work tree has uncommitted changes: the archives do not match the commit",
-                );
-            }
+        if commit.is_some() && status.is_some_and(|s| !s.is_empty()) {
+            report.warn(
+                "the work tree has uncommitted changes: the archives do not match the commit",
+            );
         }
-        let rustc = rustc_program();
-        let rustc = cmd!(sh, "{rustc} --version")
-            .quiet()
-            .read()
-            .context("asking rustc for its version")?;
         Ok(Source {
             commit,
             epoch,
