@@ -52,7 +52,6 @@ pub struct Options {
 pub fn run(options: Options) -> Result<()> {
     let report = Report::new(options.json);
     let sh = Shell::new().context("starting a shell")?;
-    tools::start_finding_zig();
     let planned = plan::Planned::new(&sh, &options.targets, &report)?;
     let (ws, host) = (&planned.ws, &planned.host);
     // Before the lock, which creates the out dir: a mismatch leaves nothing behind.

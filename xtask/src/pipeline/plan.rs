@@ -26,17 +26,14 @@ pub struct Planned {
 impl Planned {
     pub fn new(sh: &Shell, requested: &[String], report: &Report) -> Result<Planned> {
         scrub_rustflags(report);
+        // After the scrub: no child of ours, python's included, sees RUSTFLAGS.
+        tools::start_finding_zig();
         // The profile check and rustup's target list run beside cargo metadata and rustc -vV:
         // about 80 ms of a warm no-op run's plan, sequential.
         let dir = sh.current_dir();
-        let shell = || -> Result<Shell> {
-            let sh = Shell::new().context("starting a shell")?;
-            sh.change_dir(&dir);
-            Ok(sh)
-        };
         let (ws, profile, rustup, host) = std::thread::scope(|scope| {
-            let profile = scope.spawn(|| dist_profile_answer(&shell()?));
-            let rustup = scope.spawn(|| tools::RustupTargets::query(&shell()?));
+            let profile = scope.spawn(|| dist_profile_answer(&tools::shell_in(&dir)?));
+            let rustup = scope.spawn(|| tools::RustupTargets::query(&tools::shell_in(&dir)?));
             let ws = Workspace::load(sh);
             let host = ws.as_ref().ok().map(|ws| detect_host(sh, ws));
             (ws, joined(profile), joined(rustup), host)
@@ -296,7 +293,7 @@ pub fn local_matrix(sh: &Shell, profile: &str) -> Result<LocalMatrix> {
 
 /// Either variable would replace the `[target]` rustflags of `.cargo/config.toml`, +crt-static
 /// included (cargo-dist #513, #1571), so no child process of ours sees them.
-/// Removed from our own environment, which every child inherits; we are still single-threaded.
+/// Removed from our own environment, which every child inherits, before any thread starts.
 fn scrub_rustflags(report: &Report) {
     for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"] {
         if std::env::var_os(var).is_some() {

@@ -37,8 +37,7 @@ impl Source {
         // warm no-op run one process start instead of four (about 35 ms sequential).
         let in_root = |line: &'static str| {
             move || -> Option<String> {
-                let sh = Shell::new().ok()?;
-                sh.change_dir(root);
+                let sh = crate::workspace::tools::shell_in(root).ok()?;
                 let mut words = line.split(' ');
                 let program = words.next()?;
                 cmd!(sh, "{program} {words...}")

@@ -104,6 +104,13 @@ pub struct Zigbuild {
     pub zig: PathBuf,
 }
 
+/// A shell of its own for a thread, in `dir` (xshell's `Shell` is not `Sync`).
+pub fn shell_in(dir: &Path) -> Result<Shell> {
+    let sh = Shell::new().context("starting a shell")?;
+    sh.change_dir(dir);
+    Ok(sh)
+}
+
 /// The search for zig on this machine (`find_zig` without the tools dir), started by
 /// `start_finding_zig` while the plan runs.
 static ZIG_ON_HOST: std::sync::Mutex<Option<std::thread::JoinHandle<Option<PathBuf>>>> =
