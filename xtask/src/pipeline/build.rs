@@ -11,7 +11,7 @@ use crate::workspace::auditable::Auditable;
 use crate::workspace::config::{cargo_program, Package, Workspace};
 use crate::workspace::report::Report;
 use crate::workspace::target::{How, TargetTriple};
-use crate::workspace::tools::Zigbuild;
+use crate::workspace::tools::{self, Zigbuild};
 use anyhow::{bail, Context, Result};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -150,6 +150,11 @@ pub fn extra_env(
             let zig = &zigbuild
                 .context("internal error: cargo-zigbuild was not set up")?
                 .zig;
+            env.extend(
+                tools::zig_for_cargo_zigbuild(zig)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v)),
+            );
             env.extend(c_toolchain::direct_zig_cc(ws, triples, zig)?)
         }
         _ => {}

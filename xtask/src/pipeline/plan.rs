@@ -21,6 +21,9 @@ pub struct Planned {
     pub host: Host,
     pub rustup: Option<tools::RustupTargets>,
     pub plan: Vec<PlanEntry>,
+    /// `rustc 1.95.0 (59807616e 2026-04-14)`: the first line of the `rustc -vV` that found the
+    /// host, which is what `rustc --version` prints.
+    pub rustc_version: String,
 }
 
 impl Planned {
@@ -28,26 +31,28 @@ impl Planned {
         scrub_rustflags(report);
         // After the scrub: no child of ours, python's included, sees RUSTFLAGS.
         tools::start_finding_zig();
-        // The profile check and rustup's target list run beside cargo metadata and rustc -vV:
-        // about 80 ms of a warm no-op run's plan, sequential.
+        // The profile check, rustup's and rustc's target lists run beside cargo metadata and
+        // rustc -vV: about 120 ms of a warm no-op run's plan, sequential.
         let dir = sh.current_dir();
-        let (ws, profile, rustup, host) = std::thread::scope(|scope| {
+        let (ws, profile, rustup, known, host) = std::thread::scope(|scope| {
             let profile = scope.spawn(|| dist_profile_answer(&tools::shell_in(&dir)?));
             let rustup = scope.spawn(|| tools::RustupTargets::query(&tools::shell_in(&dir)?));
+            let known = scope.spawn(|| rustc_target_list(&tools::shell_in(&dir)?));
             let ws = Workspace::load(sh);
-            let host = ws.as_ref().ok().map(|ws| detect_host(sh, ws));
-            (ws, joined(profile), joined(rustup), host)
+            let host = ws.as_ref().ok().map(|ws| host_and_rustc(sh, ws));
+            (ws, joined(profile), joined(rustup), joined(known), host)
         });
         let ws = ws?;
         check_dist_profile(&ws, profile?)?;
         let rustup = rustup?;
-        let host = host.context("internal error: no host")??;
-        let plan = plan(sh, &ws, requested, &host, rustup.as_ref())?;
+        let (host, rustc_version) = host.context("internal error: no host")??;
+        let plan = plan(&ws, requested, &host, (&known?, rustup.as_ref()))?;
         Ok(Planned {
             ws,
             host,
             rustup,
             plan,
+            rustc_version,
         })
     }
 
@@ -66,12 +71,18 @@ pub fn rustc_program() -> PathBuf {
 }
 
 pub fn detect_host(sh: &Shell, ws: &Workspace) -> Result<Host> {
+    Ok(host_and_rustc(sh, ws)?.0)
+}
+
+/// The host and rustc's version line, from one `rustc -vV`.
+fn host_and_rustc(sh: &Shell, ws: &Workspace) -> Result<(Host, String)> {
     let rustc = rustc_program();
     let _dir = sh.push_dir(&ws.root);
     let verbose = cmd!(sh, "{rustc} -vV")
         .quiet()
         .read()
         .context("asking rustc for the host triple (`rustc -vV`)")?;
+    let version = verbose.lines().next().unwrap_or_default().trim().to_owned();
     let triple = verbose
         .lines()
         .find_map(|line| line.strip_prefix("host: "))
@@ -82,7 +93,7 @@ pub fn detect_host(sh: &Shell, ws: &Workspace) -> Result<Host> {
         .chain(["x86_64-w64-mingw32-gcc".to_owned()])
         .filter(|tool| tools::which(tool).is_some())
         .collect();
-    Ok(Host { triple, tools })
+    Ok((Host { triple, tools }, version))
 }
 
 #[derive(Debug)]
@@ -116,12 +127,21 @@ fn check_known(
     Ok(())
 }
 
+/// The triples rustc knows, one per line.
+fn rustc_target_list(sh: &Shell) -> Result<String> {
+    let rustc = rustc_program();
+    cmd!(sh, "{rustc} --print target-list")
+        .quiet()
+        .read()
+        .context("listing rustc's targets (`rustc --print target-list`)")
+}
+
+/// `known` is what `rustc_target_list` printed.
 fn plan(
-    sh: &Shell,
     ws: &Workspace,
     requested: &[String],
     host: &Host,
-    rustup: Option<&tools::RustupTargets>,
+    (known, rustup): (&str, Option<&tools::RustupTargets>),
 ) -> Result<Vec<PlanEntry>> {
     let explicit = !requested.is_empty();
     let mut triples: Vec<TargetTriple> = if explicit {
@@ -134,14 +154,9 @@ fn plan(
     };
     let mut seen = std::collections::BTreeSet::new();
     triples.retain(|t| seen.insert(t.clone()));
-    let rustc = rustc_program();
-    let known = cmd!(sh, "{rustc} --print target-list")
-        .quiet()
-        .read()
-        .context("listing rustc's targets (`rustc --print target-list`)")?;
     let mut entries = Vec::new();
     for triple in triples {
-        check_known(&triple, &known, rustup)?;
+        check_known(&triple, known, rustup)?;
         let method = ws.build_method(&triple)?;
         let status = match host.can_build(&triple, method) {
             // Native x86_64 musl with musl-gcc: the host's compiler and linker, no zig.
@@ -210,7 +225,8 @@ pub fn print_plan(report: &Report, plan: &[PlanEntry], ws: &Workspace, out_dir: 
 /// the host triple always alone, a target's bytes do not depend on which other targets were built
 /// with it: `--target T` on a release runner gives the archive a local full run gives.
 /// Apple targets with different macOS floors build apart: `MACOSX_DEPLOYMENT_TARGET` is one
-/// variable for the whole invocation.
+/// variable for the whole invocation. The invocations that need no zig come first: the python
+/// start that finds zig (0.2 s behind pyenv's shims) then runs while they build.
 pub fn invocations(
     plan: &[PlanEntry],
     host: &TargetTriple,
@@ -231,10 +247,12 @@ pub fn invocations(
                 .push(entry.triple.clone());
         }
     }
-    groups
+    let mut invocations: Vec<(How, Vec<TargetTriple>)> = groups
         .into_iter()
         .map(|((how, _, _), triples)| (how, triples))
-        .collect()
+        .collect();
+    invocations.sort_by_key(|(how, _)| *how == How::Zigbuild);
+    invocations
 }
 
 /// One cargo invocation of the build step, as `run` executes it.
@@ -312,11 +330,19 @@ fn scrub_rustflags(report: &Report) {
 /// parser would add five crates to the xtask's first compile.
 fn dist_profile_answer(sh: &Shell) -> Result<std::process::Output> {
     let cargo = config::cargo_program();
-    cmd!(sh, "{cargo} clean --profile dist --dry-run --quiet")
-        .quiet()
-        .ignore_status()
-        .output()
-        .context("asking cargo whether the workspace defines the dist profile")
+    // A target dir that does not exist: cargo then answers without listing the real one, which
+    // would also rewrite its cache of rustc's answers (target/.rustc_info.json) for a different
+    // rustc command than the builds', so the next cargo build asked rustc again: 0.06-0.1 s of
+    // a warm no-op run. A dry run creates nothing.
+    let nowhere = std::env::temp_dir().join(format!("xtask-no-target-dir-{}", std::process::id()));
+    cmd!(
+        sh,
+        "{cargo} clean --profile dist --dry-run --quiet --target-dir {nowhere}"
+    )
+    .quiet()
+    .ignore_status()
+    .output()
+    .context("asking cargo whether the workspace defines the dist profile")
 }
 
 /// The one-line error for a workspace without the dist profile, from `dist_profile_answer`.
@@ -360,7 +386,7 @@ mod tests {
     }
 
     #[test]
-    fn one_invocation_per_method_with_the_zig_host_alone() {
+    fn one_invocation_per_method_with_the_zig_host_alone_and_zig_last() {
         let skip = Status::Skip {
             missing: "x".into(),
             runner: "windows-2022",
@@ -383,6 +409,8 @@ mod tests {
         assert_eq!(
             found,
             [
+                // First: no zig needed, so finding zig overlaps it.
+                (How::Build, vec!["x86_64-pc-windows-gnu".to_owned()]),
                 (
                     How::Zigbuild,
                     vec![
@@ -394,7 +422,6 @@ mod tests {
                 (How::Zigbuild, vec!["x86_64-apple-darwin".to_owned()]),
                 (How::Zigbuild, vec!["aarch64-apple-darwin".to_owned()]),
                 (How::Zigbuild, vec!["x86_64-unknown-linux-gnu".to_owned()]),
-                (How::Build, vec!["x86_64-pc-windows-gnu".to_owned()]),
             ]
         );
     }

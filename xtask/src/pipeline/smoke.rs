@@ -9,7 +9,6 @@ use crate::workspace::tools;
 use anyhow::{bail, Context, Result};
 use linkaudit::target::Arch;
 use std::path::{Path, PathBuf};
-use xshell::{cmd, Shell};
 
 /// How a binary of some target is started here.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,23 +101,24 @@ fn qemu_names(arch: &Arch) -> Option<(&'static str, &'static str)> {
 }
 
 /// Starts `binary --version` and returns the first line it printed.
-pub fn smoke_run(sh: &Shell, runner: &Runner, binary: &Path) -> Result<String> {
-    let command = match runner {
-        Runner::Direct => cmd!(sh, "{binary} --version"),
-        Runner::Qemu {
-            program,
-            sysroot: Some(sysroot),
-        } => cmd!(sh, "{program} -L {sysroot} {binary} --version"),
-        Runner::Qemu {
-            program,
-            sysroot: None,
-        } => cmd!(sh, "{program} {binary} --version"),
+pub fn smoke_run(runner: &Runner, binary: &Path) -> Result<String> {
+    let command = || {
+        let mut command = match runner {
+            Runner::Direct => std::process::Command::new(binary),
+            Runner::Qemu { program, sysroot } => {
+                let mut command = std::process::Command::new(program);
+                if let Some(sysroot) = sysroot {
+                    command.arg("-L").arg(sysroot);
+                }
+                command.arg(binary);
+                command
+            }
+        };
+        command.arg("--version");
+        command
     };
-    let output = command
-        .quiet()
-        .ignore_status()
-        .output()
-        .with_context(|| format!("starting {}", binary.display()))?;
+    let output = output_when_not_busy(command)
+        .with_context(|| format!("starting {} --version", binary.display()))?;
     let first_line = |bytes: &[u8]| {
         String::from_utf8_lossy(bytes)
             .lines()
@@ -136,6 +136,37 @@ pub fn smoke_run(sh: &Shell, runner: &Runner, binary: &Path) -> Result<String> {
         );
     }
     Ok(first_line(&output.stdout))
+}
+
+/// Runs a command built by `command` and collects its output, again when the kernel refuses to
+/// start the binary because a file of it is open for writing (ETXTBSY). That happens when another
+/// thread of ours starts a process (cargo, a version query) while the archive's binary is being
+/// unpacked: the child holds a copy of the write handle until its own exec. The window is short,
+/// but dist's pack thread unpacks beside cargo's builds, and 1 of 15 warm runs failed here before
+/// the retry. Not through xshell: its error hides the errno.
+fn output_when_not_busy(
+    command: impl Fn() -> std::process::Command,
+) -> std::io::Result<std::process::Output> {
+    let mut attempt = 0;
+    loop {
+        match command().stdin(std::process::Stdio::null()).output() {
+            Err(err) if is_busy(&err) && attempt < 10 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            result => return result,
+        }
+    }
+}
+
+#[cfg(unix)]
+fn is_busy(err: &std::io::Error) -> bool {
+    err.raw_os_error() == Some(libc::ETXTBSY)
+}
+
+#[cfg(not(unix))]
+fn is_busy(_: &std::io::Error) -> bool {
+    false
 }
 
 /// An archive ready for its smoke run: unpacked with the runner that starts its binaries, or
@@ -165,19 +196,19 @@ pub fn prepare_smoke(
 }
 
 /// Starts each binary of a prepared archive with `--version`; returns the lines to report for
-/// `item`'s target, in order. Its own `Shell`: the pack step runs these on threads, but only
-/// after every archive is unpacked, since a child forked while another thread still writes an
-/// executable keeps that file open for writing and its exec fails with ETXTBSY.
+/// `item`'s target, in order. The pack step runs these on threads, but only after every archive
+/// is unpacked, since a child forked while another thread still writes an executable keeps that
+/// file open for writing and its exec fails with ETXTBSY (see `output_when_not_busy` for the
+/// processes cargo's side starts meanwhile).
 pub fn smoke_prepared(prepared: Prepared, item: &Verified, top_dir: &str) -> Result<Vec<String>> {
     let (runner, dir) = match prepared {
         Prepared::Skipped(line) => return Ok(vec![line]),
         Prepared::Unpacked { runner, dir } => (runner, dir),
     };
-    let sh = Shell::new().context("starting a shell")?;
     let mut lines = Vec::new();
     for linkage in &item.linkage {
         let binary = dir.join(top_dir).join(&linkage.binary.file_name);
-        let line = smoke_run(&sh, &runner, &binary).with_context(|| {
+        let line = smoke_run(&runner, &binary).with_context(|| {
             format!(
                 "smoke run of {} for {}",
                 linkage.binary.file_name, item.triple
@@ -207,6 +238,44 @@ mod tests {
 
     fn with_qemu(name: &str) -> Option<PathBuf> {
         (name == "qemu-aarch64-static").then(|| PathBuf::from("/usr/bin/qemu-aarch64-static"))
+    }
+
+    /// A copy of `true` held open for writing: the state a binary is in while another thread
+    /// unpacks it, or while a child forked meanwhile still holds the write handle.
+    #[cfg(target_os = "linux")]
+    fn busy_binary(name: &str) -> (PathBuf, std::fs::File) {
+        let dir = std::env::temp_dir().join(format!("xtask-busy-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("true");
+        std::fs::copy("/bin/true", &path).unwrap();
+        let writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        (path, writer)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_binary_busy_for_a_moment_still_starts() {
+        let (path, writer) = busy_binary("moment");
+        let busy = std::process::Command::new(&path).output().unwrap_err();
+        assert!(is_busy(&busy), "{busy}");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(60));
+            drop(writer);
+        });
+        let output = output_when_not_busy(|| std::process::Command::new(&path)).unwrap();
+        assert!(output.status.success());
+        release.join().unwrap();
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_binary_busy_for_good_gives_the_error() {
+        let (path, writer) = busy_binary("good");
+        let err = output_when_not_busy(|| std::process::Command::new(&path)).unwrap_err();
+        assert!(is_busy(&err), "{err}");
+        drop(writer);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]

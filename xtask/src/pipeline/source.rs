@@ -2,15 +2,15 @@
 //! environment, else the commit time, so that two clones of one commit write the same archive
 //! times) and the compiler.
 
-use super::plan::rustc_program;
 use crate::workspace::report::Report;
 use crate::workspace::target::TargetTriple;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
-use xshell::{cmd, Shell};
+use xshell::cmd;
 
 /// The commit, SOURCE_DATE_EPOCH and compiler that the manifest records.
+#[derive(Clone)]
 pub struct Source {
     pub commit: Option<String>,
     pub epoch: u64,
@@ -31,10 +31,10 @@ impl Source {
         ));
     }
 
-    pub fn detect(sh: &Shell, root: &Path, report: &Report) -> Result<Source> {
-        let _dir = sh.push_dir(root);
-        // git's three answers and rustc's version are independent: asked at once, they cost a
-        // warm no-op run one process start instead of four (about 35 ms sequential).
+    /// `rustc` is the compiler's version line (the plan asked rustc already).
+    pub fn detect(root: &Path, rustc: &str, report: &Report) -> Result<Source> {
+        // git's two answers are independent: asked at once, they cost a warm no-op run one
+        // process start instead of two.
         let in_root = |line: &'static str| {
             move || -> Option<String> {
                 let sh = crate::workspace::tools::shell_in(root).ok()?;
@@ -47,20 +47,20 @@ impl Source {
                     .ok()
             }
         };
-        let rustc = rustc_program();
-        let (commit, commit_time, status, rustc) = std::thread::scope(|scope| {
-            let commit = scope.spawn(in_root("git rev-parse HEAD"));
-            let time = scope.spawn(in_root("git log -1 --format=%ct"));
+        let (head, status) = std::thread::scope(|scope| {
             let status = scope.spawn(in_root("git status --porcelain --untracked-files=no"));
-            let rustc = cmd!(sh, "{rustc} --version")
-                .quiet()
-                .read()
-                .context("asking rustc for its version");
-            let answer =
-                |t: std::thread::ScopedJoinHandle<'_, Option<String>>| t.join().ok().flatten();
-            (answer(commit), answer(time), answer(status), rustc)
+            let head = in_root("git log -1 --format=%H%n%ct")();
+            (head, status.join().ok().flatten())
         });
-        let rustc = rustc?;
+        // `<commit>\n<commit time>`; none without git or without a commit.
+        let head: Option<(String, String)> = head.and_then(|text| {
+            let (commit, time) = text.trim().split_once('\n')?;
+            Some((commit.to_owned(), time.to_owned()))
+        });
+        let (commit, commit_time) = match head {
+            Some((commit, time)) => (Some(commit), Some(time)),
+            None => (None, None),
+        };
         let (epoch, epoch_from) = match std::env::var("SOURCE_DATE_EPOCH") {
             Ok(text) => (
                 text.trim().parse::<u64>().map_err(|_| {
@@ -94,7 +94,7 @@ impl Source {
             commit,
             epoch,
             epoch_from,
-            rustc,
+            rustc: rustc.to_owned(),
             c_toolchains: BTreeMap::new(),
         })
     }

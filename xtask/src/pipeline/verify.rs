@@ -94,7 +94,7 @@ pub struct Verified {
     pub linkage: Vec<Linkage>,
 }
 
-/// Audits every binary; any violation fails the run here, before anything is packed.
+/// Audits every binary; any violation fails the run here, before its target is packed.
 pub fn verify_all(
     ws: &Workspace,
     triples: &[TargetTriple],
@@ -140,8 +140,8 @@ pub fn verify_all(
             n => format!(" (and {} more above)", n - 1),
         };
         bail!(
-            "linkage check failed: {first}{more}; nothing was packed and {} is unchanged; \
-             fix the link flags (.cargo/config.toml, build scripts) and run again",
+            "linkage check failed: {first}{more}; nothing was written to {}; fix the link flags \
+             (.cargo/config.toml, build scripts) and run again",
             out_dir.display()
         );
     }

@@ -21,12 +21,12 @@ pub fn run(parts: &[PathBuf]) -> Result<()> {
     let ws = crate::workspace::config::Workspace::load(&sh)?;
     let host = crate::pipeline::plan::detect_host(&sh, &ws)?.triple;
     for part in parts {
-        smoke_part(&sh, &host, part)?;
+        smoke_part(&host, part)?;
     }
     Ok(())
 }
 
-fn smoke_part(sh: &Shell, host: &TargetTriple, part: &Path) -> Result<()> {
+fn smoke_part(host: &TargetTriple, part: &Path) -> Result<()> {
     let manifest = Manifest::read(&part.join(MANIFEST)).with_context(|| {
         format!(
             "{} is not a part written by cargo xtask dist",
@@ -61,7 +61,7 @@ fn smoke_part(sh: &Shell, host: &TargetTriple, part: &Path) -> Result<()> {
         unpack(&archive, &scratch)
             .with_context(|| format!("unpacking {} for the smoke run", archive.display()))?;
         for binary in &artifact.binaries {
-            let line = smoke_run(sh, &runner, &scratch.join(&binary.path))?;
+            let line = smoke_run(&runner, &scratch.join(&binary.path))?;
             Report::new(false).step(
                 "smoke",
                 target.as_str(),

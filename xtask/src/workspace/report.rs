@@ -6,14 +6,57 @@ use std::io::Write;
 
 pub struct Report {
     json: bool,
+    /// Lines held back until `replay`: a step that runs on a background thread while cargo
+    /// builds the next targets reports in order once it is joined, not between cargo's lines.
+    held: Option<std::sync::Mutex<Vec<Held>>>,
+}
+
+enum Held {
+    Line(String),
+    Warning(String),
 }
 
 impl Report {
     pub fn new(json: bool) -> Report {
-        Report { json }
+        Report { json, held: None }
+    }
+
+    /// A report like this one that keeps its lines until `replay`.
+    pub fn held_back(&self) -> Report {
+        Report {
+            json: self.json,
+            held: Some(std::sync::Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Prints the lines `held_back` kept, in order, through `to`.
+    pub fn replay(self, to: &Report) {
+        let held = self
+            .held
+            .map(|held| held.into_inner().unwrap_or_else(|e| e.into_inner()));
+        for item in held.into_iter().flatten() {
+            match item {
+                Held::Line(text) => to.line(&text),
+                Held::Warning(text) => to.warn(&text),
+            }
+        }
+    }
+
+    /// Keeps `item` when held back; gives it back otherwise.
+    fn hold(&self, item: Held) -> Option<Held> {
+        match &self.held {
+            Some(held) => {
+                held.lock().unwrap_or_else(|e| e.into_inner()).push(item);
+                None
+            }
+            None => Some(item),
+        }
     }
 
     pub fn line(&self, text: &str) {
+        if self.hold(Held::Line(text.to_owned())).is_none() {
+            return;
+        }
         if self.json {
             eprintln!("{text}");
         } else {
@@ -28,7 +71,9 @@ impl Report {
     }
 
     pub fn warn(&self, text: &str) {
-        eprintln!("warning: {text}");
+        if self.hold(Held::Warning(text.to_owned())).is_some() {
+            eprintln!("warning: {text}");
+        }
     }
 
     /// A table with a header row, columns padded to the widest cell, indented by two spaces.
@@ -52,6 +97,29 @@ pub fn human_size(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_back_lines_wait_for_replay_in_order() {
+        let held = Report::new(false).held_back();
+        held.step("verify", "x86_64-unknown-linux-musl", "pass");
+        held.warn("a warning");
+        held.line("a line");
+        let lines = held.held.as_ref().unwrap().lock().unwrap();
+        let texts: Vec<&str> = lines
+            .iter()
+            .map(|item| match item {
+                Held::Line(text) | Held::Warning(text) => text.as_str(),
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "verify  x86_64-unknown-linux-musl      pass",
+                "a warning",
+                "a line"
+            ]
+        );
+    }
 
     #[test]
     fn sizes_are_human() {

@@ -119,9 +119,25 @@ static ZIG_ON_HOST: std::sync::Mutex<Option<std::thread::JoinHandle<Option<PathB
 /// Starts `find_zig` in the background: its python start (50 ms, 150 ms behind pyenv's shims)
 /// then overlaps the plan's cargo and rustc calls instead of adding to a warm no-op run.
 pub fn start_finding_zig() {
-    let search = std::thread::spawn(|| find_zig(&Shell::new().ok()?, &[]));
+    let search = std::thread::spawn(|| {
+        lower_thread_priority();
+        find_zig(&Shell::new().ok()?, &[])
+    });
     if let Ok(mut slot) = ZIG_ON_HOST.lock() {
         *slot = Some(search);
+    }
+}
+
+/// Gives the calling thread, and the processes it starts, a lower CPU priority (nice 10) than
+/// cargo's: for work that runs beside a build on few cores (the zig search, the pack thread), so
+/// that cargo keeps its share and the side work fills the idle time. Linux keeps nice values per
+/// thread, so only this thread changes. A warm no-op `cargo xtask dist`: 1.71 s before, 1.63 s
+/// after (medians of 12 interleaved runs, the cargo commands alone took 1.53 s).
+pub fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority reads no memory of ours; `who` 0 is the calling thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
     }
 }
 
@@ -209,6 +225,19 @@ pub fn find_zig(sh: &Shell, env: &[(&'static str, OsString)]) -> Option<PathBuf>
 }
 
 const PYTHON: &str = if cfg!(windows) { "python" } else { "python3" };
+
+/// The environment that makes cargo-zigbuild run `zig` (as `find_zig` found it) without asking
+/// python again. cargo-zigbuild 0.24 tries `python3 -m ziglang` before `CARGO_ZIGBUILD_ZIG_PATH`,
+/// in each invocation and in each call of its linker wrapper: four python starts per no-op
+/// invocation here, 0.51 s against 0.34 s for one `cargo zigbuild` of a built target (hyperfine,
+/// 8 runs each). An empty `CARGO_ZIGBUILD_PYTHON_PATH` fails its python lookup at once, so it
+/// takes `CARGO_ZIGBUILD_ZIG_PATH`: the same zig binary, so the same bytes.
+pub fn zig_for_cargo_zigbuild(zig: &Path) -> [(&'static str, OsString); 2] {
+    [
+        ("CARGO_ZIGBUILD_PYTHON_PATH", OsString::new()),
+        ("CARGO_ZIGBUILD_ZIG_PATH", zig.as_os_str().to_owned()),
+    ]
+}
 
 fn install_with_pip(sh: &Shell, prefix: &Path, report: &Report) -> Result<()> {
     report.step(
