@@ -1,7 +1,6 @@
-//! Building: the local matrix in one cargo invocation vs one per target, cold
-//! and warm, on the small fixture workspace of the xtask's tests (a cold build of this workspace
-//! takes minutes per run); and a warm, nothing-changed `cargo xtask dist` vs the cargo commands it
-//! runs, on this workspace.
+//! Building: the local matrix in one cargo invocation vs one per target, cold and warm, on the
+//! small fixture workspace of the xtask's tests (a cold build of this workspace takes minutes per
+//! run).
 
 use super::doc;
 use super::hyperfine::{self, quote, Command, Settings, Timing};
@@ -16,17 +15,13 @@ pub fn section(bench: &Bench) -> Result<String> {
         .commands
         .iter()
         .find(|c| c.args.first().is_some_and(|a| a == "zigbuild"));
-    let mut text = String::from(
-        "## Building: one cargo invocation vs one per target; warm `cargo xtask dist` vs cargo\n\n",
-    );
+    let mut text = String::from("## Building: one cargo invocation vs one per target\n\n");
     match zigbuild {
         Some(z) => text.push_str(&matrix_part(bench, z, &matrix.ws.glibc_floor.to_string())?),
         None => text.push_str(
             "No Linux target builds here with cargo zigbuild: matrix comparison skipped.\n",
         ),
     }
-    text.push('\n');
-    text.push_str(&warm_dist_part(bench)?);
     Ok(text)
 }
 
@@ -128,80 +123,8 @@ fn speedup(slow: &Timing, fast: &Timing) -> String {
     format!("{:.2}x", slow.median / fast.median)
 }
 
-/// A warm no-op `cargo xtask dist` against the same cargo invocations dist runs.
-fn warm_dist_part(bench: &Bench) -> Result<String> {
-    bench.dist_manifest()?; // built, so both sides are warm
-    let matrix = plan::local_matrix(&bench.sh, "dist")?;
-    let cargo_lines: Vec<String> = matrix.commands.iter().map(shell_line).collect();
-    let out = bench.scratch.join("dist-warm");
-    let cargo = crate::workspace::config::cargo_program();
-    let _dir = bench.sh.push_dir(&bench.root);
-    // A warm-up run of each, then interleaved rounds (cargo's no-op times drift by 0.3 s over a
-    // minute here; one hyperfine run per command put the drift into the comparison).
-    let commands = [
-        Command::new(
-            "cargo xtask dist",
-            format!(
-                "{} xtask dist --out-dir {} > /dev/null",
-                quote(&cargo.display().to_string()),
-                quote(&out.display().to_string())
-            ),
-        ),
-        Command::new("the cargo commands dist runs", cargo_lines.join(" && ")),
-    ];
-    hyperfine::run_interleaved(&bench.sh, "warm dist warm-up", (1, false), &commands)?;
-    let t = hyperfine::run_interleaved(
-        &bench.sh,
-        "warm dist",
-        (bench.runs(10, 3), false),
-        &commands,
-    )?;
-    let extra = t[0].median - t[1].median;
-    let met = extra <= 0.5;
-    let targets: Vec<&str> = matrix.targets.iter().map(|t| t.as_str()).collect();
-    let mut text = format!(
-        "### Warm, nothing changed: `cargo xtask dist` vs cargo\n\n\
-         This workspace, every local target ({}), all built. `cargo xtask dist` (through `cargo \
-         run`, as maintainers type it) against the {} cargo invocation(s) dist itself runs, with \
-         the same arguments and environment (`cargo zigbuild --profile dist ... --config ...`), so \
-         both are no-op builds. The xtask's extra time is its own start (`cargo run`, the plan's \
-         cargo and rustc calls), the linkage check of every binary, the archives, checksums, SBOMs \
-         and wheels, and the smoke run of every archive (aarch64 under qemu-user). Archives whose \
-         inputs did not change are copied from `target/xtask-cache/archives` instead of deflated \
-         again (the smoke runs still unpack and start them), the smoke runs run in parallel, and \
-         the python start that finds zig overlaps the plan.\n\n{}\n\
-         Goal: the xtask adds at most 0.5 s over cargo on a warm no-op. Measured: it adds {}. **{}**\n",
-        targets.join(", "),
-        cargo_lines.len(),
-        doc::table(&doc::TIMING_HEADER, &[doc::timing_row(&t[0], &t[1]), doc::timing_row(&t[1], &t[1])]),
-        doc::secs(extra),
-        if met { "Met." } else { "Missed." }
-    );
-    if !met {
-        text.push_str(
-            "\nWhy: besides cargo's own checks, a no-op dist still starts `cargo run`, asks cargo \
-             for the workspace and the dist profile, rustc and rustup for the targets, python for \
-             zig, and starts every binary from its archive.\n",
-        );
-    }
-    Ok(text)
-}
-
-/// One build command as a shell line, exactly as dist runs it: without `--quiet`, since cargo
-/// then replays the cached warnings of fresh crates as dist shows them (about 0.1 s of a no-op
-/// run here); hyperfine discards the output of both sides.
-fn shell_line(c: &BuildCommand) -> String {
-    let args: Vec<String> = c.args.iter().map(|a| quote(&a.to_string_lossy())).collect();
-    format!(
-        "{}{} {}",
-        env_prefix(c),
-        quote(&c.program.display().to_string()),
-        args.join(" ")
-    )
-}
-
 /// `env 'K=V' ... ` for a command that needs its own PATH (zig installed into the tools dir).
-fn env_prefix(command: &BuildCommand) -> String {
+pub(super) fn env_prefix(command: &BuildCommand) -> String {
     if command.env.is_empty() {
         return String::new();
     }

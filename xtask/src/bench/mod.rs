@@ -3,8 +3,8 @@
 //! invocation, so the ratios come from the same run under the same load; no test times anything.
 //!
 //! Sections: `pack` (dist's archive + checksum stage vs GNU tar | gzip + sha256sum), `build` (one
-//! cargo invocation vs one per target, cold and warm; warm `cargo xtask dist` vs the cargo
-//! commands it runs), `scan` (linkaudit vs scanelf, musl vs gnu; crates/linkaudit/bench/scan.sh),
+//! cargo invocation vs one per target, cold and warm), `warm` (a warm no-op `cargo xtask dist` vs
+//! the cargo commands it runs), `scan` (linkaudit vs scanelf, musl vs gnu; crates/linkaudit/bench/scan.sh),
 //! `startup` (`--version`, static vs dynamic), `size` (dist vs release profile), `xtask` (the
 //! xtask's own cold compile and dependency count), `peer` (against cargo-dist on a C-heavy crate
 //! from crates.io, cold; only when named), `cc` (one C compiler call: gcc, musl-gcc, zig cc,
@@ -16,6 +16,7 @@ mod hyperfine;
 mod pack;
 mod peer;
 mod product;
+mod warm_dist;
 mod xtask_cost;
 
 pub use pack::pack_once;
@@ -30,6 +31,7 @@ use xshell::{cmd, Shell};
 pub enum Section {
     Pack,
     Build,
+    Warm,
     Scan,
     Startup,
     Size,
@@ -43,6 +45,7 @@ impl Section {
         match self {
             Section::Pack => "pack",
             Section::Build => "build",
+            Section::Warm => "warm",
             Section::Scan => "scan",
             Section::Startup => "startup",
             Section::Size => "size",
@@ -54,9 +57,10 @@ impl Section {
 
     /// In BENCHMARKS.md's order; a run without sections runs all but `peer`, whose cold builds
     /// of a real crate take minutes each.
-    const ALL: [Section; 8] = [
+    const ALL: [Section; 9] = [
         Section::Pack,
         Section::Build,
+        Section::Warm,
         Section::Scan,
         Section::Startup,
         Section::Size,
@@ -156,6 +160,7 @@ pub fn run(options: Options) -> Result<()> {
         let text = match section {
             Section::Pack => pack::section(&bench)?,
             Section::Build => build::section(&bench)?,
+            Section::Warm => warm_dist::section(&bench)?,
             Section::Scan => product::scan(&bench)?,
             Section::Startup => product::startup(&bench)?,
             Section::Size => product::size(&bench)?,
@@ -189,7 +194,7 @@ fn write(out: &Path, machine: &Machine, fresh: &[(String, String)]) -> Result<()
     let mut text = format!(
         "# Benchmarks\n\n\
          Written by `cargo xtask bench`; run it again to refresh: `cargo xtask bench \
-         [pack|build|scan|startup|size|xtask|peer|cc]... [--quick] [--runs N] [--before]` replaces the sections it \
+         [pack|build|warm|scan|startup|size|xtask|peer|cc]... [--quick] [--runs N] [--before]` replaces the sections it \
          runs and keeps the others (`peer` runs only when named). Times are wall-clock medians from hyperfine with min – max; every ratio \
          compares commands of the same hyperfine run, interleaved under the same load. A load \
          average above the number of cores means other processes competed for the CPU while a \
