@@ -243,9 +243,7 @@ mod tests {
 
     /// A scratch target dir for the scripts a test writes.
     fn scratch(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+        crate::workspace::fsio::scratch_dir("cc", name)
     }
 
     #[test]

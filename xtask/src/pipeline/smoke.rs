@@ -244,8 +244,7 @@ mod tests {
     /// unpacks it, or while a child forked meanwhile still holds the write handle.
     #[cfg(target_os = "linux")]
     fn busy_binary(name: &str) -> (PathBuf, std::fs::File) {
-        let dir = std::env::temp_dir().join(format!("xtask-busy-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::workspace::fsio::scratch_dir("busy", name);
         let path = dir.join("true");
         std::fs::copy("/bin/true", &path).unwrap();
         let writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();

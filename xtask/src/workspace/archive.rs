@@ -204,10 +204,7 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("xtask-pack-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+        crate::workspace::fsio::scratch_dir("pack", name)
     }
 
     /// The same files, written in a different order, with different modes and mtimes.

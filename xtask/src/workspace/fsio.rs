@@ -50,6 +50,16 @@ pub fn write_file_atomically(dest: &Path, bytes: &[u8]) -> Result<()> {
 /// `pack:<n>` after the n-th archive is staged, `commit:<n>` before the n-th step of the
 /// handover), says `paused at <point>` on stderr and waits until its stdin closes, so that
 /// xtask/tests/kill_and_tamper.rs can SIGKILL it exactly there instead of after a guessed sleep.
+/// A fresh, empty `<temp>/xtask-<area>-<name>-<pid>` for one unit test (`area` keeps the
+/// modules' tests apart: they share the process id).
+#[cfg(test)]
+pub fn scratch_dir(area: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("xtask-{area}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 pub fn test_pause(point: &str) {
     if std::env::var_os("XTASK_TEST_PAUSE_AT").is_some_and(|at| at == point) {
         eprintln!("paused at {point}");

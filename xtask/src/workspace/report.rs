@@ -42,19 +42,17 @@ impl Report {
         }
     }
 
-    /// Keeps `item` when held back; gives it back otherwise.
-    fn hold(&self, item: Held) -> Option<Held> {
-        match &self.held {
-            Some(held) => {
-                held.lock().unwrap_or_else(|e| e.into_inner()).push(item);
-                None
-            }
-            None => Some(item),
-        }
+    /// Keeps `item` when held back: then true, and nothing is printed now.
+    fn hold(&self, item: impl FnOnce() -> Held) -> bool {
+        let Some(held) = &self.held else {
+            return false;
+        };
+        held.lock().unwrap_or_else(|e| e.into_inner()).push(item());
+        true
     }
 
     pub fn line(&self, text: &str) {
-        if self.hold(Held::Line(text.to_owned())).is_none() {
+        if self.hold(|| Held::Line(text.to_owned())) {
             return;
         }
         if self.json {
@@ -71,7 +69,7 @@ impl Report {
     }
 
     pub fn warn(&self, text: &str) {
-        if self.hold(Held::Warning(text.to_owned())).is_some() {
+        if !self.hold(|| Held::Warning(text.to_owned())) {
             eprintln!("warning: {text}");
         }
     }
