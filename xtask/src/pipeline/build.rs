@@ -7,6 +7,7 @@
 
 use super::c_toolchain;
 use super::reproducible;
+use super::zig_runtime;
 use crate::workspace::auditable::Auditable;
 use crate::workspace::config::{cargo_program, Package, Workspace};
 use crate::workspace::report::Report;
@@ -247,12 +248,32 @@ pub fn cargo_args(
         args.extend(["--target".into(), spelled.into()]);
     }
     for triple in triples {
-        args.extend([
-            "--config".into(),
-            reproducible::reproducible_config(ws, triple).into(),
-        ]);
+        args.extend(["--config".into(), target_config(ws, how, triple).into()]);
     }
     args
+}
+
+/// `target.<triple>.rustflags=[...]`: what makes the binaries reproducible (`reproducible.rs`)
+/// and the link flags of zig's runtime (`zig_runtime.rs`). Given with `--config`, cargo JOINS
+/// these with the config file's `[target]` rustflags (+crt-static stays); RUSTFLAGS would replace
+/// them. Any `[build] rustflags` are then unused for these targets: cargo reads those only when
+/// no `[target]` rustflags apply, which is why static linking belongs in `[target]` tables.
+fn target_config(ws: &Workspace, how: How, triple: &TargetTriple) -> String {
+    let mut flags = reproducible::flags(ws, triple);
+    flags.extend(
+        zig_runtime::link_flags(how, triple)
+            .iter()
+            .map(|f| f.to_string()),
+    );
+    // A triple with a dot is quoted to be one TOML key.
+    let key = if triple.as_str().contains('.') {
+        format!("\"{triple}\"")
+    } else {
+        triple.to_string()
+    };
+    // A JSON array of strings is a valid TOML array, with any quote or backslash escaped.
+    let value = serde_json::to_string(&flags).expect("strings serialize");
+    format!("target.{key}.rustflags={value}")
 }
 
 /// The binaries of `package` for `triple`, where cargo put them; an error if one is missing.
@@ -399,7 +420,7 @@ pub(super) mod tests {
             .ends_with(",\"-Clink-arg=-Wl,--no-insert-timestamp\"]"));
         let msvc = args(How::Build, &["x86_64-pc-windows-msvc"]);
         assert!(msvc.last().unwrap().ends_with(",\"-Clink-arg=/Brepro\"]"));
-        let linux = args(How::Zigbuild, &["x86_64-unknown-linux-musl"]);
+        let linux = args(How::Build, &["x86_64-unknown-linux-musl"]);
         assert!(!linux.last().unwrap().contains("link-arg"));
     }
 

@@ -52,7 +52,7 @@ pub fn musl_gcc_env(ws: &Workspace) -> Result<Vec<(&'static str, OsString)>> {
         .map(|(from, to)| format!("-ffile-prefix-map={}={to}", from.display()))
         .collect();
     let script = scripts_dir(ws)?.join("x86_64-linux-musl-gcc.sh");
-    write_script(&script, &compiler_script("musl-gcc", false))?;
+    write_script(&script, &compiler_script("musl-gcc", Dialect::Gcc))?;
     Ok(vec![
         ("CC_x86_64_unknown_linux_musl", script.into()),
         ("CFLAGS_x86_64_unknown_linux_musl", flags.join(" ").into()),
@@ -67,38 +67,45 @@ pub fn direct_zig_cc(
     triples: &[TargetTriple],
     zig: &std::path::Path,
 ) -> Result<Vec<(String, OsString)>> {
-    // The triples whose zig name is the Rust one without `-unknown` (cargo-zigbuild maps the
-    // others, armv7 and friends, itself).
-    let linux: Vec<&TargetTriple> = triples
+    let linux: Vec<(&TargetTriple, String)> = triples
         .iter()
-        .filter(|t| t.is_linux() && matches!(t.arch(), Arch::X86_64 | Arch::Aarch64))
-        .filter(|t| {
-            t.as_str().ends_with("-unknown-linux-gnu")
-                || t.as_str().ends_with("-unknown-linux-musl")
-        })
+        .filter_map(|t| Some((t, zig_linux_target(ws, t)?)))
         .collect();
     if linux.is_empty() || std::env::var_os("XTASK_ZIG_CC_DIRECT").is_some_and(|v| v == "0") {
         return Ok(Vec::new());
     }
     let dir = scripts_dir(ws)?;
     let mut env = Vec::new();
-    for triple in linux {
-        let mut zig_target = triple.as_str().replace("-unknown-", "-");
-        if triple.is_linux_gnu() {
-            zig_target.push_str(&format!(".{}", ws.glibc_floor));
-        }
+    for (triple, zig_target) in linux {
         let script = dir.join(format!("{zig_target}.sh"));
         let compiler = format!(
             "'{}' cc -g -fno-sanitize=all -target {zig_target}",
             zig.display()
         );
-        write_script(&script, &compiler_script(&compiler, true))?;
+        let script_text = compiler_script(&compiler, Dialect::Zig);
+        write_script(&script, &script_text)?;
         env.push((
             format!("CC_{}", triple.as_str().replace('-', "_")),
             script.into(),
         ));
     }
     Ok(env)
+}
+
+/// zig's name of a Linux target whose C code the scripts compile (`x86_64-linux-gnu.2.17`: the
+/// Rust one without `-unknown`, the glibc floor pinned), `None` for the others (Apple targets,
+/// and armv7 and friends, whose names cargo-zigbuild maps itself).
+pub fn zig_linux_target(ws: &Workspace, triple: &TargetTriple) -> Option<String> {
+    let plain = triple.as_str().ends_with("-unknown-linux-gnu")
+        || triple.as_str().ends_with("-unknown-linux-musl");
+    if !(triple.is_linux() && matches!(triple.arch(), Arch::X86_64 | Arch::Aarch64) && plain) {
+        return None;
+    }
+    let mut zig_target = triple.as_str().replace("-unknown-", "-");
+    if triple.is_linux_gnu() {
+        zig_target.push_str(&format!(".{}", ws.glibc_floor));
+    }
+    Some(zig_target)
 }
 
 /// Where the compiler scripts go: `<target dir>/xtask-tools/cc/`.
@@ -108,25 +115,43 @@ fn scripts_dir(ws: &Workspace) -> Result<std::path::PathBuf> {
     Ok(dir)
 }
 
-/// A `sh` script that runs `compiler` (already shell-quoted) with the arguments it gets, minus
-/// cc-rs's `--target=<rust triple>` when `drop_target` (clang's spelling; zig takes `-target`).
+/// Which compiler a script runs, for what the script adapts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// musl-gcc: arguments passed as they are.
+    Gcc,
+    /// zig cc: cc-rs's `--target=<rust triple>` dropped (clang's spelling; zig takes `-target`),
+    /// and links stripped (`-s`), see below.
+    Zig,
+}
+
+/// A `sh` script that runs `compiler` (already shell-quoted) with the arguments it gets.
 ///
-/// It also gives C code the debug info the profile gives Rust code. cargo tells build scripts
-/// the profile's setting in `DEBUG`, and the configure scripts and makes they start inherit it.
+/// It gives C code the debug info the profile gives Rust code. cargo tells build scripts the
+/// profile's setting in `DEBUG`, and the configure scripts and makes they start inherit it.
 /// cc-rs follows it, but configure scripts add their own: jemalloc's adds `-g3` to every object.
 /// When `DEBUG=false`, a last `-g0` overrides that. `[profile.dist]` strips the binary anyway,
 /// so the shipped bytes lose nothing, and the C build gets cheaper: jemalloc's `make -j2` took
 /// 68 s with `-g3` and 49 s with `-g0` through gcc on this machine.
-fn compiler_script(compiler: &str, drop_target: bool) -> String {
-    let drop = if drop_target {
-        "for a; do shift; case \"$a\" in --target=*) ;; *) set -- \"$@\" \"$a\" ;; esac; done\n"
+///
+/// zig links (a configure script's test programs; cc-rs only compiles) are stripped: zig builds
+/// its runtime libraries once per strip setting, and the stripped ones are those the binary's
+/// link and `zig_runtime.rs` use. Unstripped, jemalloc's configure built a second compiler_rt
+/// and libc_nonshared on an empty zig cache (7.7 s) on the way to the binary. A program a
+/// configure script links is only tried or run, never shipped.
+fn compiler_script(compiler: &str, dialect: Dialect) -> String {
+    let zig = if dialect == Dialect::Zig {
+        "link=\n\
+         for a; do case \"$a\" in -c|-S|-E|-M|-MM|-fsyntax-only) link=no; break ;; -*) ;; *) link=${link:-yes} ;; esac; done\n\
+         for a; do shift; case \"$a\" in --target=*) ;; *) set -- \"$@\" \"$a\" ;; esac; done\n\
+         if [ \"$link\" = yes ]; then set -- \"$@\" -s; fi\n"
     } else {
         ""
     };
     format!(
         "#!/bin/sh\n\
          # Written by cargo xtask dist: the C compiler of one target (xtask/src/pipeline/c_toolchain.rs).\n\
-         {drop}\
+         {zig}\
          if [ \"$DEBUG\" = false ]; then set -- \"$@\" -g0; fi\n\
          exec {compiler} \"$@\"\n"
     )
@@ -176,7 +201,7 @@ pub fn describe(
 }
 
 /// The version of the zig cargo-zigbuild runs (`zig_binary`).
-fn zig_version(sh: &Shell, zig: &std::path::Path) -> Result<String> {
+pub fn zig_version(sh: &Shell, zig: &std::path::Path) -> Result<String> {
     // Asked once per run: a second python start per target would cost a warm no-op run ~60 ms.
     static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     if let Some(version) = VERSION.get() {
@@ -343,6 +368,20 @@ mod tests {
         .run()
         .unwrap();
         assert_eq!(&std::fs::read(&object).unwrap()[..4], b"\x7fELF");
+        // A link (a configure script's test program) is stripped, an object is not.
+        let symbols = |path: &std::path::Path| {
+            let bytes = std::fs::read(path).unwrap();
+            let file = object::File::parse(&*bytes).unwrap();
+            object::Object::section_by_name(&file, ".symtab").is_some()
+        };
+        assert!(symbols(&object));
+        let (main, program) = (dir.join("main.c"), dir.join("main"));
+        std::fs::write(&main, "int main(void) { return 0; }\n").unwrap();
+        cmd!(sh, "{script} -O2 {main} -o {program}")
+            .quiet()
+            .run()
+            .unwrap();
+        assert!(!symbols(&program));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

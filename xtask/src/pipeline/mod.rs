@@ -27,6 +27,7 @@ mod source;
 mod summary;
 mod verify;
 mod wheels;
+mod zig_runtime;
 
 use crate::workspace::binstall;
 use crate::workspace::config::Workspace;
@@ -154,7 +155,14 @@ fn build_and_pack(
     let failed = std::sync::atomic::AtomicBool::new(false);
     let (send, receive) = std::sync::mpsc::channel::<Built>();
     let mut toolchains = BTreeMap::new();
+    let zig_targets = zig_linux_targets(ws, &invocations);
+    let early_zig = zigbuild.as_ref().map(|z| z.zig.clone());
+    let builds_ended = std::sync::atomic::AtomicBool::new(false);
     let (built, checked) = std::thread::scope(|scope| {
+        // zig's runtime libraries, built beside the first crates (zig_runtime.rs).
+        scope.spawn(|| {
+            zig_runtime::build_ahead(ws, &zig_targets, early_zig.as_deref(), &builds_ended)
+        });
         // One thread for all invocations, in order: two smoke steps at once would unpack one
         // archive's binaries while starting another's (ETXTBSY, see smoke.rs).
         let packer = scope.spawn(|| {
@@ -196,6 +204,7 @@ fn build_and_pack(
             Ok(())
         })();
         drop(send);
+        builds_ended.store(true, std::sync::atomic::Ordering::Relaxed);
         (built, scope_join(packer))
     });
     let checked = checked?;
@@ -214,6 +223,16 @@ fn build_and_pack(
     }
     built?;
     Ok(packed)
+}
+
+/// zig's names of the Linux targets that cargo-zigbuild links in this run.
+fn zig_linux_targets(ws: &Workspace, invocations: &[(How, Vec<TargetTriple>)]) -> Vec<String> {
+    invocations
+        .iter()
+        .filter(|(how, _)| *how == How::Zigbuild)
+        .flat_map(|(_, triples)| triples)
+        .filter_map(|triple| c_toolchain::zig_linux_target(ws, triple))
+        .collect()
 }
 
 /// Verifies, packs, smoke-runs one invocation's targets and writes their SBOMs and wheels into

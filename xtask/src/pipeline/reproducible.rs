@@ -7,13 +7,11 @@ use crate::workspace::target::TargetTriple;
 use linkaudit::target::{Env, Os};
 use std::path::{Path, PathBuf};
 
-/// `target.<triple>.rustflags=[...]` with what makes the binaries reproducible:
-/// `--remap-path-prefix` keeps the checkout path and the cargo home out of them, and PE
-/// linkers are told not to stamp the link time into the COFF header. Given with `--config`, cargo
-/// JOINS these with the config file's `[target]` rustflags (+crt-static stays); RUSTFLAGS would
-/// replace them. Any `[build] rustflags` are then unused for these targets: cargo reads those only
-/// when no `[target]` rustflags apply, which is why static linking belongs in `[target]` tables.
-pub fn reproducible_config(ws: &Workspace, triple: &TargetTriple) -> String {
+/// The rustc flags that make a target's binaries reproducible: `--remap-path-prefix` keeps the
+/// checkout path and the cargo home out of them, and PE linkers are told not to stamp the link
+/// time into the COFF header. `build.rs` passes them per target with `--config` (see
+/// `target_config` there).
+pub fn flags(ws: &Workspace, triple: &TargetTriple) -> Vec<String> {
     let mut flags: Vec<String> = remaps(ws)
         .iter()
         .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
@@ -34,15 +32,7 @@ pub fn reproducible_config(ws: &Workspace, triple: &TargetTriple) -> String {
         (Os::Darwin, _, _) => flags.push("-Clink-arg=-Wl,-S".to_owned()),
         _ => {}
     }
-    // A triple with a dot is quoted to be one TOML key.
-    let key = if triple.as_str().contains('.') {
-        format!("\"{triple}\"")
-    } else {
-        triple.to_string()
-    };
-    // A JSON array of strings is a valid TOML array, with any quote or backslash escaped.
-    let value = serde_json::to_string(&flags).expect("strings serialize");
-    format!("target.{key}.rustflags={value}")
+    flags
 }
 
 /// The paths kept out of the binaries and what they become: the cargo home, the checkout, the

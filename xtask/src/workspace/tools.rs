@@ -141,13 +141,19 @@ pub fn lower_thread_priority() {
     }
 }
 
-/// The background search's answer, else a search now.
-fn zig_on_host(sh: &Shell) -> Option<PathBuf> {
-    let started = ZIG_ON_HOST.lock().ok().and_then(|mut slot| slot.take());
-    match started.map(std::thread::JoinHandle::join) {
-        Some(Ok(found)) => found,
-        _ => find_zig(sh, &[]),
-    }
+/// The background search's answer, else a search now; asked by the build and by the thread that
+/// builds zig's runtime libraries ahead (`zig_runtime.rs`), it searches once.
+pub fn zig_on_host(sh: &Shell) -> Option<PathBuf> {
+    static FOUND: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let started = ZIG_ON_HOST.lock().ok().and_then(|mut slot| slot.take());
+            match started.map(std::thread::JoinHandle::join) {
+                Some(Ok(found)) => found,
+                _ => find_zig(sh, &[]),
+            }
+        })
+        .clone()
 }
 
 /// Finds cargo-zigbuild and zig, or installs both with pip into `<target>/xtask-tools/python`.
