@@ -44,6 +44,9 @@ pub struct Timing {
     pub min: f64,
     pub max: f64,
     pub runs: usize,
+    /// CPU seconds per run, user + system of the command and every process it waited for
+    /// (hyperfine's means), when known.
+    pub cpu: Option<f64>,
 }
 
 /// Runs hyperfine over `commands` in the shell's current directory; its progress goes to the
@@ -97,6 +100,7 @@ pub fn run_interleaved(
     commands: &[Command],
 ) -> Result<Vec<Timing>> {
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); commands.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); commands.len()];
     let settings = Settings {
         runs: 1,
         warmup: 0,
@@ -104,14 +108,23 @@ pub fn run_interleaved(
     };
     for round in 0..rounds {
         eprintln!("bench: {label} round {} of {rounds}", round + 1);
-        for (pooled, t) in samples.iter_mut().zip(run(sh, &settings, commands)?) {
+        for ((pooled, cpu), t) in samples
+            .iter_mut()
+            .zip(&mut cpu)
+            .zip(run(sh, &settings, commands)?)
+        {
             pooled.push(t.median);
+            cpu.extend(t.cpu);
         }
     }
     commands
         .iter()
-        .zip(&samples)
-        .map(|(c, s)| Timing::from_samples(&c.name, s))
+        .zip(samples.iter().zip(&cpu))
+        .map(|(c, (s, cpu))| {
+            let mut timing = Timing::from_samples(&c.name, s)?;
+            timing.cpu = (cpu.len() == s.len()).then(|| cpu.iter().sum::<f64>() / cpu.len() as f64);
+            Ok(timing)
+        })
         .collect()
 }
 
@@ -138,7 +151,10 @@ pub fn parse(text: &str) -> Result<Vec<Timing>> {
                 .get("command")
                 .and_then(|c| c.as_str())
                 .context("a hyperfine result without `command`")?;
-            Timing::from_samples(name, &times)
+            let mean = |key: &str| result.get(key).and_then(|v| v.as_f64());
+            let mut timing = Timing::from_samples(name, &times)?;
+            timing.cpu = mean("user").zip(mean("system")).map(|(u, s)| u + s);
+            Ok(timing)
         })
         .collect()
 }
@@ -163,6 +179,7 @@ impl Timing {
             min: sorted[0],
             max: sorted[n - 1],
             runs: n,
+            cpu: None,
         })
     }
 }
@@ -221,6 +238,7 @@ mod tests {
         assert!((t[0].median - 0.00105).abs() < 1e-12);
         assert_eq!((t[0].min, t[0].max, t[0].runs), (0.0009, 0.0015, 4));
         assert_eq!((t[1].median, t[1].runs), (0.0007, 3));
+        assert!((t[0].cpu.unwrap() - 0.0009).abs() < 1e-12);
         assert!(parse("{}").is_err());
     }
 

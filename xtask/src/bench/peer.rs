@@ -230,6 +230,15 @@ fn commands(
 }
 
 /// The table (per target and the totals, ratios against cargo-dist) and the verdict.
+const HEADER: [&str; 6] = [
+    "command",
+    "median",
+    "min – max",
+    "runs",
+    "ratio",
+    "CPU (user + sys)",
+];
+
 fn write_up(timings: &[Timing], runs: u32) -> String {
     let find = |side: &str, target: &str| {
         timings
@@ -238,18 +247,34 @@ fn write_up(timings: &[Timing], runs: u32) -> String {
     };
     let mut rows = Vec::new();
     let (mut total_ours, mut total_theirs, mut worst) = (0.0, 0.0, 0.0f64);
+    let mut bounds = Vec::new();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let row = |t: &Timing, base: &Timing| {
+        let mut row = doc::timing_row(t, base);
+        row.push(t.cpu.map(doc::secs).unwrap_or_default());
+        row
+    };
     for target in TARGETS {
         let (Some(ours), Some(theirs)) = (find(OURS, target), find(THEIRS, target)) else {
             continue;
         };
-        rows.push(doc::timing_row(ours, theirs));
+        rows.push(row(ours, theirs));
         if let Some(before) = find(OURS_BEFORE, target) {
-            rows.push(doc::timing_row(before, theirs));
+            rows.push(row(before, theirs));
         }
-        rows.push(doc::timing_row(theirs, theirs));
+        rows.push(row(theirs, theirs));
         total_ours += ours.median;
         total_theirs += theirs.median;
         worst = worst.max(ours.median / theirs.median);
+        if let Some(cpu) = ours.cpu {
+            bounds.push(format!(
+                "{target}: ours used {} of CPU, so at least {} of wall time on {cores} cores, \
+                 against {} for the goal",
+                doc::secs(cpu),
+                doc::secs(cpu / cores),
+                doc::secs(0.8 * theirs.median)
+            ));
+        }
     }
     let total = |name: &str, s: f64| {
         vec![
@@ -258,7 +283,17 @@ fn write_up(timings: &[Timing], runs: u32) -> String {
             String::new(),
             String::new(),
             doc::ratio(s, total_theirs),
+            String::new(),
         ]
+    };
+    let bounds = if bounds.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nThe CPU column is user + system time of the whole process tree (hyperfine's): \
+             a build cannot take less wall time than its CPU time over the cores. {}.\n",
+            bounds.join("; ")
+        )
     };
     rows.push(total(OURS, total_ours));
     rows.push(total(THEIRS, total_theirs));
@@ -275,7 +310,7 @@ fn write_up(timings: &[Timing], runs: u32) -> String {
          a fresh CI runner. {runs} round(s), each building every row once, in this order. Our \
          side also verifies, packs, checksums and smoke-runs; cargo-dist's gnu binary needs the \
          build machine's glibc (no floor) and is not reproducible.{} Ratio: against cargo-dist \
-         on the same target.\n\n{}\n\
+         on the same target.\n\n{}\n{bounds}\n\
          Goal: at most 0.80x cargo-dist's time per target. Measured: {} at worst, {} in total. \
          **{}**\n",
         if timings.iter().any(|t| t.name.starts_with(OURS_BEFORE)) {
@@ -285,7 +320,7 @@ fn write_up(timings: &[Timing], runs: u32) -> String {
         } else {
             ""
         },
-        doc::table(&doc::TIMING_HEADER, &rows),
+        doc::table(&HEADER, &rows),
         format_args!("{worst:.2}x"),
         doc::ratio(total_ours, total_theirs),
         if worst <= 0.8 { "Met." } else { "Missed." }
@@ -369,4 +404,38 @@ pub fn compiler_calls(bench: &Bench) -> Result<String> {
          warm. Ratio: against gcc.\n\n{}",
         doc::table(&doc::TIMING_HEADER, &rows)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing(name: String, median: f64, cpu: f64) -> Timing {
+        let mut t = Timing::from_samples(&name, &[median]).unwrap();
+        t.cpu = Some(cpu);
+        t
+    }
+
+    /// Each row carries its CPU time, and each target the least wall time its CPU allows.
+    #[test]
+    fn the_table_gives_cpu_time_and_the_bound_it_sets() {
+        let [gnu, musl] = TARGETS;
+        let timings = [
+            timing(format!("{OURS}: {gnu}"), 150.0, 260.0),
+            timing(format!("{THEIRS}: {gnu}"), 140.0, 250.0),
+            timing(format!("{OURS}: {musl}"), 110.0, 190.0),
+            timing(format!("{THEIRS}: {musl}"), 120.0, 210.0),
+        ];
+        let text = write_up(&timings, 1);
+        assert!(text.contains("| CPU (user + sys) |"), "{text}");
+        assert!(text.contains("| 1.07x | 260.00 s |"), "{text}");
+        let cores = std::thread::available_parallelism().unwrap().get() as f64;
+        let bound = format!(
+            "{gnu}: ours used 260.00 s of CPU, so at least {} of wall time on {cores} cores, \
+             against 112.00 s for the goal",
+            doc::secs(260.0 / cores)
+        );
+        assert!(text.contains(&bound), "{text}");
+        assert!(text.contains("Measured: 1.07x at worst, 1.00x in total. **Missed.**"));
+    }
 }
