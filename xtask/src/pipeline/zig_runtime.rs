@@ -125,7 +125,8 @@ fn build_into(
 }
 
 /// `zig cc` linking `program` for `target` the way rustc's link of a stripped binary reaches zig
-/// through cargo-zigbuild (`-g -fno-sanitize=all -target <t>`, then `-O2` and the strip).
+/// through cargo-zigbuild (`-g -fno-sanitize=all -target <t>`, then `-O2` and the strip). std's
+/// Command, not xshell: xshell runs a command to its end, and this one may have to be killed.
 fn link_one(zig: &Path, target: &str, program: &Path, dir: &Path) -> Command {
     let mut command = Command::new(zig);
     command
