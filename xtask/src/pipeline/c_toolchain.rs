@@ -158,7 +158,7 @@ fn compiler_script(compiler: &str, dialect: Dialect) -> String {
 }
 
 /// Writes an executable script unless it already holds `text` (a rewrite would only churn).
-fn write_script(path: &std::path::Path, text: &str) -> Result<()> {
+pub fn write_script(path: &std::path::Path, text: &str) -> Result<()> {
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(());
     }

@@ -57,10 +57,7 @@ impl Source {
             let (commit, time) = text.trim().split_once('\n')?;
             Some((commit.to_owned(), time.to_owned()))
         });
-        let (commit, commit_time) = match head {
-            Some((commit, time)) => (Some(commit), Some(time)),
-            None => (None, None),
-        };
+        let (commit, commit_time) = head.unzip();
         let (epoch, epoch_from) = match std::env::var("SOURCE_DATE_EPOCH") {
             Ok(text) => (
                 text.trim().parse::<u64>().map_err(|_| {

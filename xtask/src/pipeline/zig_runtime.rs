@@ -213,13 +213,7 @@ mod tests {
         let script = format!(
             "#!/bin/sh\nexec cargo-zigbuild zig cc -- -g -fno-sanitize=all -target {target} \"$@\"\n"
         );
-        std::fs::write(&linker, script).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let executable = std::fs::Permissions::from_mode(0o755);
-            std::fs::set_permissions(&linker, executable).unwrap();
-        }
+        crate::pipeline::c_toolchain::write_script(&linker, &script).unwrap();
         let (main, hello) = (dir.join("main.rs"), dir.join("hello"));
         std::fs::write(&main, "fn main() {}\n").unwrap();
         let triple = TargetTriple::parse("x86_64-unknown-linux-gnu").unwrap();

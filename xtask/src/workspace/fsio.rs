@@ -45,11 +45,6 @@ pub fn write_file_atomically(dest: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// Test hook, not for users: with `XTASK_TEST_PAUSE_AT=<point>` the run stops
-/// at that point (`write:<file>` before a file written under its temporary name is renamed,
-/// `pack:<n>` after the n-th archive is staged, `commit:<n>` before the n-th step of the
-/// handover), says `paused at <point>` on stderr and waits until its stdin closes, so that
-/// xtask/tests/kill_and_tamper.rs can SIGKILL it exactly there instead of after a guessed sleep.
 /// A fresh, empty `<temp>/xtask-<area>-<name>-<pid>` for one unit test (`area` keeps the
 /// modules' tests apart: they share the process id).
 #[cfg(test)]
@@ -60,6 +55,11 @@ pub fn scratch_dir(area: &str, name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// Test hook, not for users: with `XTASK_TEST_PAUSE_AT=<point>` the run stops
+/// at that point (`write:<file>` before a file written under its temporary name is renamed,
+/// `pack:<n>` after the n-th archive is staged, `commit:<n>` before the n-th step of the
+/// handover), says `paused at <point>` on stderr and waits until its stdin closes, so that
+/// xtask/tests/kill_and_tamper.rs can SIGKILL it exactly there instead of after a guessed sleep.
 pub fn test_pause(point: &str) {
     if std::env::var_os("XTASK_TEST_PAUSE_AT").is_some_and(|at| at == point) {
         eprintln!("paused at {point}");
