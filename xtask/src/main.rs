@@ -154,8 +154,8 @@ struct BenchFlags {
     /// Rounds of the peer section [default: 3, 1 with --quick].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     runs: Option<u32>,
-    /// peer: also time our side as it was before the C toolchain changes (all C code through
-    /// cargo-zigbuild's zig cc), two more cold builds per round.
+    /// peer: also time our side with jemalloc's whole make (`XTASK_JEMALLOC_PIC_ONLY=0`), what a
+    /// crate without jemalloc gets; two more cold builds per round.
     #[arg(long)]
     before: bool,
     /// Where the results go [default: BENCHMARKS.md in the workspace root].

@@ -72,6 +72,11 @@ const NEEDS: &[(From, &str, &str)] = &[
         "binutils",
         "readelf, the reference of the C++ floor test",
     ),
+    (
+        From::Apt,
+        "make",
+        "jemalloc's make, behind the script that builds only its linked library",
+    ),
     (From::Apt, "zlib1g", "zlib for the C code of the fixture"),
     (
         From::Apt,

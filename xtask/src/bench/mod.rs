@@ -76,7 +76,7 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// Rounds of the peer section (default 3, 1 with `--quick`).
     pub runs: Option<u32>,
-    /// The peer section also times our side as before the C toolchain changes.
+    /// The peer section also times our side with jemalloc's whole make.
     pub before: bool,
 }
 

@@ -6,6 +6,7 @@
 //! config's `[target]` rustflags.
 
 use super::c_toolchain;
+use super::jemalloc_make;
 use super::reproducible;
 use super::zig_runtime;
 use crate::workspace::auditable::Auditable;
@@ -127,7 +128,8 @@ fn floor_note(ws: &Workspace, how: How, triple: &TargetTriple) -> String {
 
 /// The environment an invocation adds besides the tools' own: `MACOSX_DEPLOYMENT_TARGET` for
 /// Apple targets, the C compiler of Linux targets (`c_toolchain.rs`: musl-gcc for a native
-/// x86_64 musl build, zig cc called directly under cargo-zigbuild).
+/// x86_64 musl build, zig cc called directly under cargo-zigbuild), and for Linux targets a
+/// PATH whose `make` builds only the jemalloc library that is linked (`jemalloc_make.rs`).
 pub fn extra_env(
     ws: &Workspace,
     (how, host): (How, &TargetTriple),
@@ -159,6 +161,13 @@ pub fn extra_env(
             env.extend(c_toolchain::direct_zig_cc(ws, triples, zig)?)
         }
         _ => {}
+    }
+    // On top of the PATH cargo-zigbuild's own env sets when pip installed it in the tools dir.
+    let base = zigbuild
+        .and_then(|z| z.env.iter().find(|(key, _)| *key == "PATH"))
+        .map_or_else(|| std::env::var_os("PATH"), |(_, path)| Some(path.clone()));
+    if let Some(path) = jemalloc_make::path_env(ws, triples, base)? {
+        env.push(("PATH".to_owned(), path));
     }
     Ok(env)
 }

@@ -17,6 +17,7 @@ mod build;
 mod c_toolchain;
 pub mod handover;
 pub mod installer;
+mod jemalloc_make;
 pub mod pack;
 pub mod plan;
 mod reproducible;
