@@ -6,6 +6,9 @@ use anyhow::{bail, Context, Result};
 use std::path::Path;
 use xshell::{cmd, Shell};
 
+/// Shell quoting for the command lines hyperfine runs.
+pub use crate::workspace::tools::shell_quote as quote;
+
 /// One command to time: a display name and a shell line.
 pub struct Command {
     pub name: String,
@@ -184,18 +187,6 @@ impl Timing {
     }
 }
 
-/// `'text'` for sh, with any `'` closed, escaped and reopened.
-pub fn quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@,+".contains(&b))
-    {
-        return text.to_owned();
-    }
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,13 +231,5 @@ mod tests {
         assert_eq!((t[1].median, t[1].runs), (0.0007, 3));
         assert!((t[0].cpu.unwrap() - 0.0009).abs() < 1e-12);
         assert!(parse("{}").is_err());
-    }
-
-    #[test]
-    fn shell_quoting() {
-        assert_eq!(quote("--target"), "--target");
-        assert_eq!(quote("a b"), "'a b'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote("x=[\"y\"]"), "'x=[\"y\"]'");
     }
 }

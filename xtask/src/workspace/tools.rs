@@ -29,6 +29,18 @@ pub fn which(name: &str) -> Option<PathBuf> {
     find_on_path(name, std::env::var_os("PATH").as_deref())
 }
 
+/// `'text'` for sh (as it is when only safe characters), with any `'` closed, escaped and reopened.
+pub fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@,+".contains(&b))
+    {
+        return text.to_owned();
+    }
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
 /// What `rustup target list` says.
 #[derive(Debug, Default)]
 pub struct RustupTargets {
@@ -280,6 +292,14 @@ fn install_with_pip(sh: &Shell, prefix: &Path, report: &Report) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("--target"), "--target");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("x=[\"y\"]"), "'x=[\"y\"]'");
+    }
 
     #[test]
     fn rustup_lists_known_and_installed_targets() {
