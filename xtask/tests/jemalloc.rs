@@ -5,8 +5,10 @@
 //! 1. `cargo xtask dist --target x86_64-unknown-linux-musl`: jemalloc's configure and make ran
 //!    with musl-gcc, and its out dir holds `libjemalloc_pic.a` only;
 //! 2. the same with `XTASK_JEMALLOC_PIC_ONLY=0`, into another target dir: `libjemalloc.a` is
-//!    built beside it, as jemalloc's Makefile does on its own;
-//! 3. both archives are byte-identical, and so are their SHA256SUMS lines.
+//!    built beside it, as jemalloc's Makefile does on its own, and the symbol-list objects are
+//!    optimized as the Makefile says;
+//! 3. both archives are byte-identical, and so are their SHA256SUMS lines: the private
+//!    namespace read from `-O0` symbol-list objects is the same.
 //!
 //! Needs: rustup target x86_64-unknown-linux-musl, musl-tools, make, network to crates.io
 //! (tikv-jemallocator), git.
