@@ -8,7 +8,7 @@
 //!    built beside it, as jemalloc's Makefile does on its own, and the symbol-list objects are
 //!    optimized as the Makefile says;
 //! 3. both archives are byte-identical, and so are their SHA256SUMS lines: the private
-//!    namespace read from `-O0` symbol-list objects is the same.
+//!    namespace read from `-Og` symbol-list objects is the same.
 //!
 //! Needs: rustup target x86_64-unknown-linux-musl, musl-tools, make, network to crates.io
 //! (tikv-jemallocator), git.
