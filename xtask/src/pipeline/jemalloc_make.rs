@@ -1,4 +1,5 @@
-//! jemalloc's `make`, told to build only what tikv-jemalloc-sys links.
+//! jemalloc's `make`, told to build only the library tikv-jemalloc-sys links, and to compile the
+//! objects it only lists symbols from at `-Og`.
 //!
 //! tikv-jemalloc-sys, under tikv-jemallocator (the allocator of fd, ruff, uv and ripgrep's musl
 //! builds), runs jemalloc's configure script and `make`. It then links `libjemalloc_pic.a` on
@@ -11,7 +12,8 @@
 //! Only a later incremental make would read those, and the build script deletes the build dir.
 //! Counted for x86_64-unknown-linux-gnu through zig cc (fd-find's tikv-jemalloc-sys 0.7.1):
 //! make ran 402 compiler calls, 134 s of call time summed (each call's start to end). The unused
-//! `.o` files took 37.8 s of it and the `.d` files 21 s. tikv-jemalloc-sys alone went from 90 s to 61 s once they were skipped.
+//! `.o` files took 37.8 s of it and the `.d` files 21 s. tikv-jemalloc-sys alone went from 90 s
+//! to 61 s once they were skipped.
 //!
 //! For Linux builds, a `make` script comes first on the PATH cargo gives build scripts. When
 //! the Makefile in its working directory is jemalloc's (a `LIBJEMALLOC :=` line) and no `-C` or
@@ -20,13 +22,12 @@
 //! - `STATIC_LIBS=$(objroot)lib/$(LIBJEMALLOC)_pic.$(A)`: the only library built and installed.
 //! - `CC_MM=` (empty): jemalloc's `ifdef CC_MM` is then false, so no `-MM` calls. The same
 //!   block adds `-DDLLEXPORT`, which jemalloc's headers read only under MSVC.
-//!
 //! - `--eval=%.sym.o: CFLAGS += -Og`: the `.sym.o` objects are compiled with little
-//!   optimization. Only `nm` reads them, for the global symbols they define, and every `-O`
-//!   defines the same ones: a function or variable with external linkage is always emitted.
-//!   `make -j2` of the 67 symbol objects alone, two runs each: musl-gcc 18.7 s and 17.1 s
-//!   with jemalloc's `-O3`, 10.6 s and 13.5 s with `-Og`; zig cc (x86_64 gnu) 22.8 s and
-//!   21.5 s, 19.5 s and 21.3 s. Not `-O0`: gcc still inlines jemalloc's `always_inline`
+//!   optimization. Only `nm` reads them, for the global symbols they define, and any `-O`
+//!   level defines the same ones: a function or variable with external linkage is always
+//!   emitted. `make -j2` of the 67 symbol objects alone, two runs each: musl-gcc 18.7 s and
+//!   17.1 s with jemalloc's `-O3`, 10.6 s and 13.5 s with `-Og`; zig cc (x86_64 gnu) 22.8 s
+//!   and 21.5 s with `-O3`, 19.5 s and 21.3 s with `-Og`. Not `-O0`: gcc still inlines jemalloc's `always_inline`
 //!   functions there but optimizes nothing after, so jemalloc.c took 28.6 s and made a 7 MB
 //!   object (2.3 s at `-O3`), and the musl-gcc run took 23.0 s and 20.3 s. The generated
 //!   `private_namespace.gen.h` and `libjemalloc_pic.a` were byte-identical either way.
