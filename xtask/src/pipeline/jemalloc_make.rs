@@ -27,10 +27,11 @@
 //!   level defines the same ones: a function or variable with external linkage is always
 //!   emitted. `make -j2` of the 67 symbol objects alone, two runs each: musl-gcc 18.7 s and
 //!   17.1 s with jemalloc's `-O3`, 10.6 s and 13.5 s with `-Og`; zig cc (x86_64 gnu) 22.8 s
-//!   and 21.5 s with `-O3`, 19.5 s and 21.3 s with `-Og`. Not `-O0`: gcc still inlines jemalloc's `always_inline`
-//!   functions there but optimizes nothing after, so jemalloc.c took 28.6 s and made a 7 MB
-//!   object (2.3 s at `-O3`), and the musl-gcc run took 23.0 s and 20.3 s. The generated
-//!   `private_namespace.gen.h` and `libjemalloc_pic.a` were byte-identical either way.
+//!   and 21.5 s with `-O3`, 19.5 s and 21.3 s with `-Og`. Not `-O0`: gcc still inlines
+//!   jemalloc's `always_inline` functions there but optimizes nothing after, so jemalloc.c
+//!   took 28.6 s and made a 7 MB object (2.3 s at `-O3`), and the musl-gcc run took 23.0 s and
+//!   20.3 s. The generated `private_namespace.gen.h` and `libjemalloc_pic.a` were
+//!   byte-identical either way.
 //!
 //! Every other `make` runs unchanged. The objects in `libjemalloc_pic.a` are compiled with
 //! the same flags and the same private namespace as before, so the binary's bytes do not
