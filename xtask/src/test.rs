@@ -49,6 +49,11 @@ const NEEDS: &[(From, &str, &str)] = &[
     ),
     (
         From::Apt,
+        "gcc",
+        "C code in the fixture's x86_64 gnu builds, against zig's glibc headers",
+    ),
+    (
+        From::Apt,
         "shellcheck",
         "install.sh and the workflows' run: steps",
     ),

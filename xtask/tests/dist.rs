@@ -770,11 +770,18 @@ fn the_manifest_describes_the_release(dist: &Path, ws: &Path) {
         };
         assert_eq!(artifact["policy"], policy);
         // The C toolchain that built it: musl-gcc and cc (musl-tools is installed for the tests)
-        // for x86_64 musl on this x86_64 host, mingw-w64's gcc for windows-gnu, zig for the rest.
+        // for x86_64 musl on this x86_64 host, zig linking and gcc compiling for x86_64 gnu,
+        // mingw-w64's gcc for windows-gnu, zig for the rest.
         let c = artifact["c_toolchain"].as_str().unwrap();
         match artifact["target"].as_str().unwrap() {
             "x86_64-unknown-linux-musl" => assert!(
                 c.starts_with("musl-gcc: ") && c.contains(", musl 1.") && c.contains("; GNU ld"),
+                "{c}"
+            ),
+            "x86_64-unknown-linux-gnu" => assert!(
+                c.starts_with("zig 0.")
+                    && c.contains("; C compiled by gcc ")
+                    && c.ends_with(" against zig's glibc 2.17 headers"),
                 "{c}"
             ),
             t if t.contains("windows") => assert!(c.starts_with("x86_64-w64-mingw32-gcc "), "{c}"),

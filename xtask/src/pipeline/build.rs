@@ -66,7 +66,7 @@ pub fn build(
             let sh = Shell::new().context("starting a shell")?;
             triples
                 .iter()
-                .map(|triple| c_toolchain::describe(&sh, how, triple, zigbuild))
+                .map(|triple| c_toolchain::describe(&sh, (ws, host), how, triple, zigbuild))
                 .collect()
         });
         let built = run_build(command, how, triples);
@@ -128,7 +128,8 @@ fn floor_note(ws: &Workspace, how: How, triple: &TargetTriple) -> String {
 
 /// The environment an invocation adds besides the tools' own: `MACOSX_DEPLOYMENT_TARGET` for
 /// Apple targets, the C compiler of Linux targets (`c_toolchain.rs`: musl-gcc for a native
-/// x86_64 musl build, zig cc called directly under cargo-zigbuild), and for Linux targets a
+/// x86_64 musl build, gcc against zig's glibc headers for a native x86_64 gnu build, zig cc
+/// called directly for the others under cargo-zigbuild), and for Linux targets a
 /// PATH whose `make` builds only the jemalloc library that is linked (`jemalloc_make.rs`).
 pub fn extra_env(
     ws: &Workspace,
@@ -158,7 +159,15 @@ pub fn extra_env(
                     .into_iter()
                     .map(|(k, v)| (k.to_owned(), v)),
             );
-            env.extend(c_toolchain::direct_zig_cc(ws, triples, zig)?)
+            let (gcc, zig_cc): (Vec<TargetTriple>, Vec<TargetTriple>) = triples
+                .iter()
+                .cloned()
+                .partition(|t| c_toolchain::uses_floor_gcc(host, t, ws, zig));
+            env.extend(c_toolchain::direct_zig_cc(ws, &zig_cc, zig)?);
+            if !gcc.is_empty() {
+                let sh = Shell::new().context("starting a shell")?;
+                env.extend(c_toolchain::floor_gcc_env(&sh, ws, zig)?);
+            }
         }
         _ => {}
     }

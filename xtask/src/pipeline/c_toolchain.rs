@@ -19,6 +19,19 @@
 //! flags (`-g -fno-sanitize=all -target <zig target>`, cc-rs's `--target=` dropped, as
 //! cargo-zigbuild does), so the same objects; cargo-zigbuild still links. `XTASK_ZIG_CC_DIRECT=0`
 //! keeps cargo-zigbuild's wrapper.
+//!
+//! x86_64-unknown-linux-gnu built on an x86_64 Linux host with `gcc` on PATH compiles its C code
+//! with the host's gcc against zig's glibc headers for the floor (`-nostdinc`, gcc's own builtin
+//! headers, zig's `lib/libc/include` dirs, `-D__GLIBC_MINOR__=17`, as zig gives its clang), and
+//! zig still links every program against the floor's stubs (`floor_gcc_script`). The floor is
+//! kept three times over: headers that declare only what the floor has, a link that fails on a
+//! newer symbol, and linkaudit's check of the binary. Why: the build is CPU-bound on 2 cores, and
+//! gcc compiles jemalloc's symbol objects (`-Og`) in half zig cc's time (`make -j2` of the 67:
+//! 10.6-13.5 s against 19.5-21.3 s), and a configure script's one-line calls cost 22 ms instead
+//! of about 45 ms. fd-find's cold gnu `cargo xtask dist` (jemalloc inside), three runs each,
+//! interleaved: 112.8, 122.3 and 116.7 s through zig cc (185-198 s of CPU), 111.0, 101.0 and
+//! 106.4 s through gcc (163-176 s). The bytes then depend on the host's gcc too: the manifest
+//! names it. `XTASK_GNU_GCC=0` keeps zig cc.
 
 use super::reproducible::remaps;
 use crate::workspace::config::Workspace;
@@ -30,6 +43,7 @@ use std::ffi::OsString;
 use xshell::{cmd, Shell};
 
 const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
+const GNU_TARGET: &str = "x86_64-unknown-linux-gnu";
 
 /// Whether `triple`'s C code is compiled with the host's musl-gcc (see the module comment).
 pub fn uses_musl_gcc(host: &TargetTriple, triple: &TargetTriple, ws: &Workspace) -> bool {
@@ -38,24 +52,175 @@ pub fn uses_musl_gcc(host: &TargetTriple, triple: &TargetTriple, ws: &Workspace)
         && *host.arch() == Arch::X86_64
         && std::env::var_os("XTASK_MUSL_GCC").is_none_or(|v| v != "0")
         && tools::which("musl-gcc").is_some()
-        // cc-rs splits CFLAGS at whitespace: a path with a space could not be remapped.
-        && remaps(ws)
-            .iter()
-            .all(|(from, _)| !from.to_string_lossy().contains(char::is_whitespace))
+        && remaps_fit_cflags(ws)
+}
+
+/// cc-rs splits CFLAGS at whitespace: a path with a space could not be remapped.
+fn remaps_fit_cflags(ws: &Workspace) -> bool {
+    remaps(ws)
+        .iter()
+        .all(|(from, _)| !from.to_string_lossy().contains(char::is_whitespace))
+}
+
+/// `-ffile-prefix-map=` for each of `remaps`, as one CFLAGS value.
+fn remap_cflags(ws: &Workspace) -> OsString {
+    let flags: Vec<String> = remaps(ws)
+        .iter()
+        .map(|(from, to)| format!("-ffile-prefix-map={}={to}", from.display()))
+        .collect();
+    flags.join(" ").into()
+}
+
+/// Whether `triple`'s C code is compiled by the host's gcc against zig's glibc headers, zig
+/// linking (see the module comment): native x86_64 gnu, with gcc on PATH and zig's headers next
+/// to `zig`.
+pub fn uses_floor_gcc(
+    host: &TargetTriple,
+    triple: &TargetTriple,
+    ws: &Workspace,
+    zig: &std::path::Path,
+) -> bool {
+    triple.as_str() == GNU_TARGET
+        && host.is_linux()
+        && *host.arch() == Arch::X86_64
+        && std::env::var_os("XTASK_GNU_GCC").is_none_or(|v| v != "0")
+        && tools::which("gcc").is_some()
+        && zig_libc_headers(zig).is_some()
+        && remaps_fit_cflags(ws)
+}
+
+/// zig's libc headers, `lib/libc/include` beside the zig binary (PyPI's ziglang and zig's own
+/// archives lay it out so), when they hold glibc's.
+fn zig_libc_headers(zig: &std::path::Path) -> Option<std::path::PathBuf> {
+    let zig = std::fs::canonicalize(zig).ok()?;
+    let include = zig.parent()?.join("lib").join("libc").join("include");
+    include.join("generic-glibc").is_dir().then_some(include)
+}
+
+/// `CC_x86_64_unknown_linux_gnu` (a script running gcc against zig's glibc headers for the floor,
+/// zig linking: `floor_gcc_script`) and `CFLAGS_x86_64_unknown_linux_gnu` (the path remaps).
+pub fn floor_gcc_env(
+    sh: &Shell,
+    ws: &Workspace,
+    zig: &std::path::Path,
+) -> Result<Vec<(String, OsString)>> {
+    let headers = zig_libc_headers(zig).context("internal error: zig's glibc headers are gone")?;
+    // gcc's own headers (stddef.h, the intrinsics): `-nostdinc` drops them with the host's libc.
+    let builtin = cmd!(sh, "gcc -print-file-name=include")
+        .quiet()
+        .read()
+        .context("asking gcc for its own headers (`gcc -print-file-name=include`)")?;
+    let zig_target = format!("x86_64-linux-gnu.{}", ws.glibc_floor);
+    let script = scripts_dir(ws)?.join(format!("{zig_target}-gcc.sh"));
+    let headers = FloorHeaders {
+        gcc_builtin: builtin.trim().into(),
+        zig_libc: headers,
+        glibc_minor: ws.glibc_floor.minor,
+    };
+    write_script(&script, &floor_gcc_script(&headers, zig, &zig_target))?;
+    Ok(vec![
+        (
+            format!("CC_{}", GNU_TARGET.replace('-', "_")),
+            script.into(),
+        ),
+        (
+            format!("CFLAGS_{}", GNU_TARGET.replace('-', "_")),
+            remap_cflags(ws),
+        ),
+    ])
+}
+
+/// Where gcc finds its headers when it compiles for the glibc floor.
+struct FloorHeaders {
+    /// `gcc -print-file-name=include`.
+    gcc_builtin: std::path::PathBuf,
+    /// zig's `lib/libc/include`.
+    zig_libc: std::path::PathBuf,
+    /// The floor's glibc minor version: zig's headers declare what that glibc has.
+    glibc_minor: u32,
+}
+
+/// A `sh` script for gcc compiling against the floor's headers (`headers`), zig linking for
+/// `zig_target`.
+///
+/// A compile (`-c`, `-E`, `-M`...) is gcc alone. A link (a configure script's test program;
+/// cc-rs only compiles) compiles each C or assembly source with gcc and the compile flags (the
+/// script calls itself with `--xtask-compile`), then zig links the objects with the link flags
+/// only. Handing zig the whole command line would let gcc-only flags reach zig's clang:
+/// jemalloc's configure adds `-herror_on_warning` once gcc accepts it, zig rejected it in every
+/// test link after, and configure failed on `cannot determine return type of strerror_r`.
+/// The link is stripped and at `-O2`, so that zig uses the runtime libraries `zig_runtime.rs`
+/// built (zig keys them by optimize mode and strip), as the binary's link does.
+fn floor_gcc_script(headers: &FloorHeaders, zig: &std::path::Path, zig_target: &str) -> String {
+    let q = |p: &std::path::Path| tools::shell_quote(&p.to_string_lossy());
+    let libc = |dir: &str| format!(" -isystem {}", q(&headers.zig_libc.join(dir)));
+    let gcc = format!(
+        "gcc -nostdinc -isystem {}{}{}{}{} -D__GLIBC_MINOR__={}",
+        q(&headers.gcc_builtin),
+        libc("x86-linux-gnu"),
+        libc("generic-glibc"),
+        libc("x86-linux-any"),
+        libc("any-linux-any"),
+        headers.glibc_minor,
+    );
+    let zig = q(zig);
+    format!(
+        r#"#!/bin/sh
+# Written by cargo xtask dist: the C compiler of one target (xtask/src/pipeline/c_toolchain.rs).
+# gcc against zig's glibc headers for the floor; zig links against the floor's stubs.
+# Flags that take the next argument: the compile's, and the link's.
+compile_pair='-I -D -U -include -imacros -isystem -idirafter -iquote -iprefix -isysroot -MF -MT -MQ -x -Xpreprocessor -Xassembler --param'
+link_pair='-o -L -l -Xlinker -u -T -z'
+if [ "$1" = --xtask-compile ]; then
+  src=$2 obj=$3; shift 3
+  keep='' drop=''
+  for a; do shift
+    if [ -n "$keep" ]; then keep=; set -- "$@" "$a"; continue; fi
+    if [ -n "$drop" ]; then drop=; continue; fi
+    case " $compile_pair " in *" $a "*) keep=1; set -- "$@" "$a"; continue ;; esac
+    case " $link_pair " in *" $a "*) drop=1; continue ;; esac
+    case "$a" in
+      -l*|-L*|-Wl,*|-shared|-static|-static-pie|-pie|-no-pie|-rdynamic|-s|-nostdlib|-nodefaultlibs|-nostartfiles|-static-libgcc) ;;
+      -*) set -- "$@" "$a" ;;
+    esac
+  done
+  exec {gcc} "$@" -c "$src" -o "$obj"
+fi
+for a; do shift; case "$a" in --target=*) ;; *) set -- "$@" "$a" ;; esac; done
+if [ "$DEBUG" = false ]; then set -- "$@" -g0; fi
+link=
+for a; do case "$a" in -c|-S|-E|-M|-MM|-fsyntax-only) link=no; break ;; -*) ;; *) link=${{link:-yes}} ;; esac; done
+if [ "$link" != yes ]; then exec {gcc} "$@"; fi
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+n=0
+for a; do case "$a" in *.c|*.s|*.S) n=$((n+1)); "$0" --xtask-compile "$a" "$tmp/$n.o" "$@" || exit 1 ;; esac; done
+n=0 keep='' drop=''
+for a; do shift
+  if [ -n "$keep" ]; then keep=; set -- "$@" "$a"; continue; fi
+  if [ -n "$drop" ]; then drop=; continue; fi
+  case " $link_pair " in *" $a "*) keep=1; set -- "$@" "$a"; continue ;; esac
+  case " $compile_pair " in *" $a "*) drop=1; continue ;; esac
+  case "$a" in
+    -l*|-L*|-Wl,*|-shared|-static|-static-pie|-pie|-no-pie|-rdynamic|-nostdlib|-nodefaultlibs|-nostartfiles|-pthread) set -- "$@" "$a" ;;
+    -*) ;;
+    *.c|*.s|*.S) n=$((n+1)); set -- "$@" "$tmp/$n.o" ;;
+    *) set -- "$@" "$a" ;;
+  esac
+done
+{zig} cc -g -fno-sanitize=all -target {zig_target} -O2 "$@" -s
+"#
+    )
 }
 
 /// `CC_<target>` (a script running musl-gcc, see `compiler_script`) and `CFLAGS_<target>` for
 /// cc-rs (and the configure scripts build scripts run with them).
 pub fn musl_gcc_env(ws: &Workspace) -> Result<Vec<(&'static str, OsString)>> {
-    let flags: Vec<String> = remaps(ws)
-        .iter()
-        .map(|(from, to)| format!("-ffile-prefix-map={}={to}", from.display()))
-        .collect();
     let script = scripts_dir(ws)?.join("x86_64-linux-musl-gcc.sh");
     write_script(&script, &compiler_script("musl-gcc", Dialect::Gcc))?;
     Ok(vec![
         ("CC_x86_64_unknown_linux_musl", script.into()),
-        ("CFLAGS_x86_64_unknown_linux_musl", flags.join(" ").into()),
+        ("CFLAGS_x86_64_unknown_linux_musl", remap_cflags(ws)),
     ])
 }
 
@@ -172,11 +337,13 @@ pub fn write_script(path: &std::path::Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// What the manifest records for a target: `zig 0.17.1` for cargo-zigbuild; musl-gcc's gcc and
+/// What the manifest records for a target: `zig 0.17.1` for cargo-zigbuild, with gcc's version
+/// when gcc compiled the C code (`uses_floor_gcc`); musl-gcc's gcc and
 /// musl versions with the linker's (`cc`, `ld`) for native musl; the mingw-w64 gcc of a
 /// windows-gnu build, Apple's `cc` on macOS; `None` for MSVC (the runner's, not asked).
 pub fn describe(
     sh: &Shell,
+    (ws, host): (&Workspace, &TargetTriple),
     how: How,
     triple: &TargetTriple,
     zigbuild: Option<&Zigbuild>,
@@ -184,7 +351,16 @@ pub fn describe(
     let described = match how {
         How::Zigbuild => {
             let zig = zigbuild.context("internal error: cargo-zigbuild was not set up")?;
-            format!("zig {}", zig_version(sh, &zig.zig)?)
+            let linker = format!("zig {}", zig_version(sh, &zig.zig)?);
+            if uses_floor_gcc(host, triple, ws, &zig.zig) {
+                format!(
+                    "{linker}; C compiled by {} against zig's glibc {} headers",
+                    first_line(sh, "gcc")?,
+                    ws.glibc_floor
+                )
+            } else {
+                linker
+            }
         }
         How::Build if triple.as_str() == MUSL_TARGET => format!(
             "musl-gcc: {}, musl {}; linker cc: {}; {}",
@@ -311,7 +487,7 @@ mod tests {
     }
 
     /// With the profile's `DEBUG=false` the scripts drop the debug info a configure script asks
-    /// for; with `DEBUG=true` they keep it. Both compilers the tests install: musl-gcc and zig.
+    /// for; with `DEBUG=true` they keep it. Every script: musl-gcc, zig cc, gcc for the floor.
     #[test]
     fn c_debug_info_follows_the_profile() {
         let mut ws = workspace();
@@ -320,7 +496,8 @@ mod tests {
         let musl = musl_gcc_env(&ws).unwrap();
         let triples = [TargetTriple::parse("x86_64-unknown-linux-gnu").unwrap()];
         let zig = direct_zig_cc(&ws, &triples, &test_zig(&sh)).unwrap();
-        for script in [&musl[0].1, &zig[0].1].map(std::path::PathBuf::from) {
+        let gcc = floor_gcc_env(&sh, &ws, &test_zig(&sh)).unwrap();
+        for script in [&musl[0].1, &zig[0].1, &gcc[0].1].map(std::path::PathBuf::from) {
             assert!(has_debug_info(&sh, &script, "true"), "{}", script.display());
             assert!(
                 !has_debug_info(&sh, &script, "false"),
@@ -328,6 +505,150 @@ mod tests {
                 script.display()
             );
         }
+        let _ = std::fs::remove_dir_all(&ws.target_dir);
+    }
+
+    /// Only native x86_64 gnu, and only with zig's glibc headers at hand.
+    #[test]
+    fn floor_gcc_only_for_native_x86_64_gnu() {
+        let t = |s: &str| TargetTriple::parse(s).unwrap();
+        let ws = workspace();
+        let sh = Shell::new().unwrap();
+        let zig = test_zig(&sh);
+        let host = t(GNU_TARGET);
+        assert!(uses_floor_gcc(&host, &t(GNU_TARGET), &ws, &zig));
+        for other in [
+            "aarch64-unknown-linux-gnu",
+            MUSL_TARGET,
+            "x86_64-apple-darwin",
+        ] {
+            assert!(!uses_floor_gcc(&host, &t(other), &ws, &zig), "{other}");
+        }
+        let arm = t("aarch64-unknown-linux-gnu");
+        assert!(!uses_floor_gcc(&arm, &t(GNU_TARGET), &ws, &zig));
+        // A zig without its lib dir beside it (the headers are found from the binary's path).
+        let lone = scratch("lonezig").join("zig");
+        std::fs::create_dir_all(lone.parent().unwrap()).unwrap();
+        std::fs::write(&lone, "").unwrap();
+        assert!(!uses_floor_gcc(&host, &t(GNU_TARGET), &ws, &lone));
+        let _ = std::fs::remove_dir_all(lone.parent().unwrap());
+    }
+
+    /// The undefined symbols of an object.
+    fn imports(path: &std::path::Path) -> Vec<String> {
+        let bytes = std::fs::read(path).unwrap();
+        let file = object::File::parse(&*bytes).unwrap();
+        object::Object::symbols(&file)
+            .filter(object::ObjectSymbol::is_undefined)
+            .filter_map(|s| object::ObjectSymbol::name(&s).ok().map(str::to_owned))
+            .filter(|name| !name.is_empty())
+            .collect()
+    }
+
+    /// gcc compiles against the floor's headers: with 64-bit file offsets, glibc 2.28's headers
+    /// turn `fcntl` into `fcntl64`, which glibc 2.17 lacks. The host's own headers (Debian 12:
+    /// glibc 2.36) do; the script's do not.
+    #[test]
+    fn floor_gcc_compiles_against_the_floors_headers() {
+        let mut ws = workspace();
+        ws.target_dir = scratch("floorgcc");
+        let sh = Shell::new().unwrap();
+        let env = floor_gcc_env(&sh, &ws, &test_zig(&sh)).unwrap();
+        assert_eq!(env[0].0, "CC_x86_64_unknown_linux_gnu");
+        assert!(env[1]
+            .1
+            .to_str()
+            .unwrap()
+            .contains("-ffile-prefix-map=/src/ws=."));
+        let script = std::path::PathBuf::from(&env[0].1);
+        let dir = script.parent().unwrap();
+        let (c, floor, host) = (dir.join("f.c"), dir.join("floor.o"), dir.join("host.o"));
+        std::fs::write(
+            &c,
+            "#include <fcntl.h>\nint flags(int fd) { return fcntl(fd, F_GETFL); }\n",
+        )
+        .unwrap();
+        let flags = ["-O2", "-D_FILE_OFFSET_BITS=64", "-c"];
+        cmd!(
+            sh,
+            "{script} --target=x86_64-unknown-linux-gnu {flags...} {c} -o {floor}"
+        )
+        .quiet()
+        .run()
+        .unwrap();
+        cmd!(sh, "gcc {flags...} {c} -o {host}")
+            .quiet()
+            .run()
+            .unwrap();
+        assert_eq!(imports(&floor), ["fcntl"]);
+        assert_eq!(
+            imports(&host),
+            ["fcntl64"],
+            "the host's glibc is older than 2.28"
+        );
+        let _ = std::fs::remove_dir_all(&ws.target_dir);
+    }
+
+    /// A link (a configure script's test program) compiles with gcc and every compile flag,
+    /// gcc-only ones included, and zig links for the floor with the link flags only: the
+    /// program runs, is stripped, and needs nothing newer than glibc 2.17.
+    #[test]
+    fn floor_gcc_links_with_zig_for_the_floor() {
+        let mut ws = workspace();
+        ws.target_dir = scratch("floorgcclink");
+        let sh = Shell::new().unwrap();
+        let env = floor_gcc_env(&sh, &ws, &test_zig(&sh)).unwrap();
+        let script = std::path::PathBuf::from(&env[0].1);
+        cmd!(sh, "shellcheck -s sh {script}").quiet().run().unwrap();
+        let dir = script.parent().unwrap();
+        let include = dir.join("include");
+        std::fs::create_dir_all(&include).unwrap();
+        std::fs::write(include.join("answer.h"), "#define BASE 40\n").unwrap();
+        let (c, program) = (dir.join("conftest.c"), dir.join("conftest"));
+        std::fs::write(
+            &c,
+            "#include <math.h>\n#include <answer.h>\n\
+             int main(int argc, char **argv) { (void)argv; return BASE + EXTRA + (int)sqrt(argc); }\n",
+        )
+        .unwrap();
+        // `-herror_on_warning`: jemalloc's configure adds it once gcc accepts it; zig rejects it.
+        cmd!(
+            sh,
+            "{script} -O3 -Wall -herror_on_warning -I {include} -D EXTRA=1 {c} -o {program} -lm"
+        )
+        .env("DEBUG", "false")
+        .quiet()
+        .run()
+        .unwrap();
+        let code = std::process::Command::new(&program)
+            .status()
+            .unwrap()
+            .code();
+        assert_eq!(code, Some(42));
+        let bytes = std::fs::read(&program).unwrap();
+        let file = object::File::parse(&*bytes).unwrap();
+        assert!(object::Object::section_by_name(&file, ".symtab").is_none());
+        let audit = linkaudit::audit_path(&program).unwrap();
+        let glibc = audit.glibc_floor.expect("a dynamic glibc program");
+        assert!(
+            (glibc.major, glibc.minor) <= (2, 17),
+            "needs glibc {glibc:?}"
+        );
+        // Nothing left behind but the program.
+        let mut left: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "conftest",
+                "conftest.c",
+                "include",
+                "x86_64-linux-gnu.2.17-gcc.sh"
+            ]
+        );
         let _ = std::fs::remove_dir_all(&ws.target_dir);
     }
 
