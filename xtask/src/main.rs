@@ -155,7 +155,8 @@ struct BenchFlags {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     runs: Option<u32>,
     /// peer: also time our side with jemalloc's whole make (`XTASK_JEMALLOC_PIC_ONLY=0`), what a
-    /// crate without jemalloc gets; two more cold builds per round.
+    /// crate without jemalloc gets, and gnu with zig cc instead of gcc (`XTASK_GNU_GCC=0`); three
+    /// more cold builds per round.
     #[arg(long)]
     before: bool,
     /// Where the results go [default: BENCHMARKS.md in the workspace root].

@@ -176,10 +176,36 @@ fn install_cargo_dist(bench: &Bench, dir: &Path) -> Result<PathBuf> {
 }
 
 const OURS: &str = "cargo xtask dist";
-/// Ours with jemalloc's whole make (both libraries, dependency files): what the make script
-/// buys, and about what a crate whose C code is not jemalloc gets from the rest.
-const OURS_BEFORE: &str = "cargo xtask dist, XTASK_JEMALLOC_PIC_ONLY=0";
+/// Ours with one C speed-up switched off (`--before`), on the targets it applies to: what each
+/// buys. The row's name is `cargo xtask dist, <variable>: <target>`.
+const BEFORE: [Before; 2] = [
+    Before {
+        variable: "XTASK_JEMALLOC_PIC_ONLY=0",
+        targets: &TARGETS,
+        what: "jemalloc's whole make: `libjemalloc.a`, which nothing links, is compiled beside \
+               `libjemalloc_pic.a`, and every object gets a `.d` file. The difference is what \
+               the make script buys; the rest of our side's speed-up applies to any C code",
+    },
+    Before {
+        variable: "XTASK_GNU_GCC=0",
+        targets: &[TARGETS[0]],
+        what: "zig cc compiles gnu's C code instead of the host's gcc against zig's glibc headers",
+    },
+];
 const THEIRS: &str = "cargo-dist (dist build)";
+
+/// A row of ours with a speed-up switched off by an environment variable.
+struct Before {
+    variable: &'static str,
+    targets: &'static [&'static str],
+    what: &'static str,
+}
+
+impl Before {
+    fn row_name(&self, target: &str) -> String {
+        format!("{OURS}, {}: {target}", self.variable)
+    }
+}
 
 /// Per target: ours, with `before` ours with jemalloc's whole make (what the make script buys),
 /// cargo-dist. Each run starts from an empty target dir and, on our side, an empty zig cache, as
@@ -206,14 +232,12 @@ fn commands(
         commands.push(
             Command::new(format!("{OURS}: {target}"), ours_line("")).prepare(cold_ours.clone()),
         );
-        if before {
-            commands.push(
-                Command::new(
-                    format!("{OURS_BEFORE}: {target}"),
-                    ours_line("XTASK_JEMALLOC_PIC_ONLY=0 "),
-                )
-                .prepare(cold_ours),
-            );
+        for off in BEFORE
+            .iter()
+            .filter(|b| before && b.targets.contains(&target))
+        {
+            let line = ours_line(&format!("{} ", off.variable));
+            commands.push(Command::new(off.row_name(target), line).prepare(cold_ours.clone()));
         }
         commands.push(
             Command::new(
@@ -263,8 +287,10 @@ fn write_up(timings: &[Timing], runs: u32) -> String {
             continue;
         };
         rows.push(row(ours, theirs));
-        if let Some(before) = find(OURS_BEFORE, target) {
-            rows.push(row(before, theirs));
+        for off in &BEFORE {
+            if let Some(before) = timings.iter().find(|t| t.name == off.row_name(target)) {
+                rows.push(row(before, theirs));
+            }
         }
         rows.push(row(theirs, theirs));
         total_ours += ours.median;
@@ -318,19 +344,24 @@ fn write_up(timings: &[Timing], runs: u32) -> String {
          on the same target.\n\n{}\n{bounds}\n\
          Goal: at most 0.80x cargo-dist's time per target. Measured: {} at worst, {} in total. \
          **{}**\n",
-        if timings.iter().any(|t| t.name.starts_with(OURS_BEFORE)) {
-            " The `XTASK_JEMALLOC_PIC_ONLY=0` rows (`--before`) are our side with jemalloc's \
-             whole make: `libjemalloc.a`, which nothing links, is compiled beside \
-             `libjemalloc_pic.a`, and every object gets a `.d` file. The difference is what the \
-             make script buys; the rest of our side's speed-up applies to any C code."
-        } else {
-            ""
-        },
+        before_text(timings),
         doc::table(&HEADER, &rows),
         format_args!("{worst:.2}x"),
         doc::ratio(total_ours, total_theirs),
         if worst <= 0.8 { "Met." } else { "Missed." }
     )
+}
+
+/// What the `--before` rows that ran are, one sentence each.
+fn before_text(timings: &[Timing]) -> String {
+    BEFORE
+        .iter()
+        .filter(|off| {
+            let prefix = format!("{OURS}, {}: ", off.variable);
+            timings.iter().any(|t| t.name.starts_with(&prefix))
+        })
+        .map(|off| format!(" The `{}` rows (`--before`): {}.", off.variable, off.what))
+        .collect()
 }
 
 /// pip's zig, cargo-zigbuild, and the environment cargo-zigbuild's wrapper script exports
@@ -365,6 +396,12 @@ pub fn compiler_calls(bench: &Bench) -> Result<String> {
     let source = dir.join("one-line.c");
     std::fs::write(&source, "int answer(void) { return 42; }\n")?;
     let (zig, zigbuild, wrapper_env) = zig_and_wrapper(bench)?;
+    let floor_gcc = crate::pipeline::c_toolchain::floor_gcc_env(
+        &bench.sh,
+        &bench.ws,
+        std::path::Path::new(&zig),
+    )?;
+    let floor_gcc = std::path::PathBuf::from(&floor_gcc[0].1);
     let zig = zig.as_str();
     let (c, o) = (source.display(), dir.join("one-line.o"));
     let flags = "-g -fno-sanitize=all -target x86_64-linux-gnu.2.17";
@@ -381,7 +418,11 @@ pub fn compiler_calls(bench: &Bench) -> Result<String> {
             format!("musl-gcc -c {c} -o {}", o.display()),
         ),
         Command::new(
-            "zig cc, called directly (ours, gnu)",
+            "gcc against zig's glibc headers, its script (ours, x86_64 gnu)",
+            format!("{} -c {c} -o {}", floor_gcc.display(), o.display()),
+        ),
+        Command::new(
+            "zig cc, called directly (ours, aarch64 gnu and musl)",
             format!("{zig} cc {flags} -c {c} -o {}", o.display()),
         ),
         Command::new(
@@ -405,7 +446,7 @@ pub fn compiler_calls(bench: &Bench) -> Result<String> {
     )?;
     let rows: Vec<Vec<String>> = t.iter().map(|x| doc::timing_row(x, &t[0])).collect();
     Ok(format!(
-        "## One C compiler call: gcc, musl-gcc, zig cc, zig cc through cargo-zigbuild\n\n`-c` of a one-line C file, changed before every call (zig caches \
+        "## One C compiler call: gcc, musl-gcc, gcc for the glibc floor, zig cc, zig cc through cargo-zigbuild\n\n`-c` of a one-line C file, changed before every call (zig caches \
          objects by input; each test program of a configure script is new), zig's built libcs \
          warm. Ratio: against gcc.\n\n{}",
         doc::table(&doc::TIMING_HEADER, &rows)
@@ -444,5 +485,37 @@ mod tests {
         );
         assert!(text.contains(&bound), "{text}");
         assert!(text.contains("Measured: 1.07x at worst, 1.00x in total. **Missed.**"));
+        assert!(!text.contains("(`--before`)"), "{text}");
+    }
+
+    /// A `--before` row sits under ours on its target, says what was switched off, and counts
+    /// in neither the totals nor the verdict.
+    #[test]
+    fn before_rows_say_what_they_switch_off() {
+        let [gnu, musl] = TARGETS;
+        let zig = &BEFORE[1];
+        let timings = [
+            timing(format!("{OURS}: {gnu}"), 100.0, 160.0),
+            timing(zig.row_name(gnu), 115.0, 190.0),
+            timing(format!("{THEIRS}: {gnu}"), 140.0, 250.0),
+            timing(format!("{OURS}: {musl}"), 100.0, 150.0),
+            timing(format!("{THEIRS}: {musl}"), 140.0, 210.0),
+        ];
+        let text = write_up(&timings, 1);
+        let ours = text.find(&format!("| `{OURS}: {gnu}` |")).unwrap();
+        let before = text
+            .find(&format!("| `{}` | 115.00 s |", zig.row_name(gnu)))
+            .unwrap();
+        let theirs = text.find(&format!("| `{THEIRS}: {gnu}` |")).unwrap();
+        assert!(ours < before && before < theirs, "{text}");
+        assert!(
+            text.contains("The `XTASK_GNU_GCC=0` rows (`--before`): zig cc compiles"),
+            "{text}"
+        );
+        assert!(!text.contains("XTASK_JEMALLOC_PIC_ONLY"), "{text}");
+        assert!(
+            text.contains("Measured: 0.71x at worst, 0.71x in total. **Met.**"),
+            "{text}"
+        );
     }
 }

@@ -14,7 +14,7 @@
 //! leaves it consistent (handover.rs, sign.rs).
 
 mod build;
-mod c_toolchain;
+pub mod c_toolchain;
 pub mod handover;
 pub mod installer;
 mod jemalloc_make;
