@@ -193,6 +193,7 @@ for a; do case "$a" in -c|-S|-E|-M|-MM|-fsyntax-only) link=no; break ;; -*) ;; *
 if [ "$link" != yes ]; then exec {gcc} "$@"; fi
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
 n=0
 for a; do case "$a" in *.c|*.s|*.S) n=$((n+1)); "$0" --xtask-compile "$a" "$tmp/$n.o" "$@" || exit 1 ;; esac; done
 n=0 keep='' drop=''
