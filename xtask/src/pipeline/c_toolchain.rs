@@ -27,11 +27,11 @@
 //! kept three times over: headers that declare only what the floor has, a link that fails on a
 //! newer symbol, and linkaudit's check of the binary. Why: the build is CPU-bound on 2 cores, and
 //! gcc compiles jemalloc's symbol objects (`-Og`) in half zig cc's time (`make -j2` of the 67:
-//! 10.6-13.5 s against 19.5-21.3 s), and a configure script's one-line calls cost 22 ms instead
-//! of about 45 ms. fd-find's cold gnu `cargo xtask dist` (jemalloc inside), three runs each,
-//! interleaved: 112.8, 122.3 and 116.7 s through zig cc (185-198 s of CPU), 111.0, 101.0 and
-//! 106.4 s through gcc (163-176 s). The bytes then depend on the host's gcc too: the manifest
-//! names it. `XTASK_GNU_GCC=0` keeps zig cc.
+//! 10.6-13.5 s against 19.5-21.3 s), and a configure script's one-line calls cost 28 ms instead
+//! of about 50 ms. fd-find's cold gnu `cargo xtask dist` (jemalloc inside; `cargo xtask bench
+//! peer --before`, medians of 3 rounds): 109.3 s and 177.6 s of CPU, against 117.6 s and
+//! 191.6 s through zig cc. The bytes then depend on the host's gcc too: the manifest names it.
+//! `XTASK_GNU_GCC=0` keeps zig cc.
 
 use super::reproducible::remaps;
 use crate::workspace::config::Workspace;
