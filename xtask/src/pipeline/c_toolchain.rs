@@ -89,12 +89,25 @@ pub fn uses_floor_gcc(
         && remaps_fit_cflags(ws)
 }
 
+/// The dirs of zig's `lib/libc/include` that zig gives its clang for x86_64 glibc, in its order
+/// (`zig cc -v`).
+const ZIG_GLIBC_HEADER_DIRS: [&str; 4] = [
+    "x86-linux-gnu",
+    "generic-glibc",
+    "x86-linux-any",
+    "any-linux-any",
+];
+
 /// zig's libc headers, `lib/libc/include` beside the zig binary (PyPI's ziglang and zig's own
-/// archives lay it out so), when they hold glibc's.
+/// archives lay it out so), when they hold every dir of `ZIG_GLIBC_HEADER_DIRS`: other zig
+/// versions name them otherwise, and gcc would skip a missing one without a word.
 fn zig_libc_headers(zig: &std::path::Path) -> Option<std::path::PathBuf> {
     let zig = std::fs::canonicalize(zig).ok()?;
     let include = zig.parent()?.join("lib").join("libc").join("include");
-    include.join("generic-glibc").is_dir().then_some(include)
+    ZIG_GLIBC_HEADER_DIRS
+        .iter()
+        .all(|dir| include.join(dir).is_dir())
+        .then_some(include)
 }
 
 /// `CC_x86_64_unknown_linux_gnu` (a script running gcc against zig's glibc headers for the floor,
@@ -150,17 +163,15 @@ struct FloorHeaders {
 /// jemalloc's configure adds `-herror_on_warning` once gcc accepts it, zig rejected it in every
 /// test link after, and configure failed on `cannot determine return type of strerror_r`.
 /// The link is stripped and at `-O2`, so that zig uses the runtime libraries `zig_runtime.rs`
-/// built (zig keys them by optimize mode and strip), as the binary's link does.
+/// built (zig keys them by optimize mode and strip), as the binary's link does. gcc gets a last
+/// `-fno-lto`: with `-flto` it writes GIMPLE objects that zig's lld cannot link.
 fn floor_gcc_script(headers: &FloorHeaders, zig: &std::path::Path, zig_target: &str) -> String {
     let q = |p: &std::path::Path| tools::shell_quote(&p.to_string_lossy());
     let libc = |dir: &str| format!(" -isystem {}", q(&headers.zig_libc.join(dir)));
+    let zig_dirs: String = ZIG_GLIBC_HEADER_DIRS.iter().map(|dir| libc(dir)).collect();
     let gcc = format!(
-        "gcc -nostdinc -isystem {}{}{}{}{} -D__GLIBC_MINOR__={}",
+        "gcc -nostdinc -isystem {}{zig_dirs} -D__GLIBC_MINOR__={}",
         q(&headers.gcc_builtin),
-        libc("x86-linux-gnu"),
-        libc("generic-glibc"),
-        libc("x86-linux-any"),
-        libc("any-linux-any"),
         headers.glibc_minor,
     );
     let zig = q(zig);
@@ -169,8 +180,8 @@ fn floor_gcc_script(headers: &FloorHeaders, zig: &std::path::Path, zig_target: &
 # Written by cargo xtask dist: the C compiler of one target (xtask/src/pipeline/c_toolchain.rs).
 # gcc against zig's glibc headers for the floor; zig links against the floor's stubs.
 # Flags that take the next argument: the compile's, and the link's.
-compile_pair='-I -D -U -include -imacros -isystem -idirafter -iquote -iprefix -isysroot -MF -MT -MQ -x -Xpreprocessor -Xassembler --param'
-link_pair='-o -L -l -Xlinker -u -T -z'
+compile_pair='-I -D -U -A -B -include -imacros -isystem -idirafter -iquote -iprefix -iwithprefix -iwithprefixbefore -imultilib -isysroot -MF -MT -MQ -x -Xpreprocessor -Xassembler --param -aux-info -dumpbase -dumpdir'
+link_pair='-o -L -l -e -Xlinker -u -T -z'
 if [ "$1" = --xtask-compile ]; then
   src=$2 obj=$3; shift 3
   keep='' drop=''
@@ -180,22 +191,27 @@ if [ "$1" = --xtask-compile ]; then
     case " $compile_pair " in *" $a "*) keep=1; set -- "$@" "$a"; continue ;; esac
     case " $link_pair " in *" $a "*) drop=1; continue ;; esac
     case "$a" in
-      -l*|-L*|-Wl,*|-shared|-static|-static-pie|-pie|-no-pie|-rdynamic|-s|-nostdlib|-nodefaultlibs|-nostartfiles|-static-libgcc) ;;
+      -|-l*|-L*|-Wl,*|-shared|-static|-static-pie|-pie|-no-pie|-rdynamic|-s|-nostdlib|-nodefaultlibs|-nostartfiles|-static-libgcc) ;;
       -*) set -- "$@" "$a" ;;
     esac
   done
-  exec {gcc} "$@" -c "$src" -o "$obj"
+  exec {gcc} "$@" -fno-lto -c "$src" -o "$obj"
 fi
 for a; do shift; case "$a" in --target=*) ;; *) set -- "$@" "$a" ;; esac; done
 if [ "$DEBUG" = false ]; then set -- "$@" -g0; fi
 link=
 for a; do case "$a" in -c|-S|-E|-M|-MM|-fsyntax-only) link=no; break ;; -*) ;; *) link=${{link:-yes}} ;; esac; done
-if [ "$link" != yes ]; then exec {gcc} "$@"; fi
+if [ "$link" != yes ]; then exec {gcc} "$@" -fno-lto; fi
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
-n=0
-for a; do case "$a" in *.c|*.s|*.S) n=$((n+1)); "$0" --xtask-compile "$a" "$tmp/$n.o" "$@" || exit 1 ;; esac; done
+n=0 skip=''
+for a; do
+  if [ -n "$skip" ]; then skip=; continue; fi
+  case " $compile_pair $link_pair " in *" $a "*) skip=1; continue ;; esac
+  case "$a" in -|*.c|*.s|*.S) case "$a" in -?*) continue ;; esac ;; *) continue ;; esac
+  n=$((n+1)); "$0" --xtask-compile "$a" "$tmp/$n.o" "$@" || exit 1
+done
 n=0 keep='' drop=''
 for a; do shift
   if [ -n "$keep" ]; then keep=; set -- "$@" "$a"; continue; fi
@@ -203,6 +219,7 @@ for a; do shift
   case " $link_pair " in *" $a "*) keep=1; set -- "$@" "$a"; continue ;; esac
   case " $compile_pair " in *" $a "*) drop=1; continue ;; esac
   case "$a" in
+    -) n=$((n+1)); set -- "$@" "$tmp/$n.o" ;;
     -l*|-L*|-Wl,*|-shared|-static|-static-pie|-pie|-no-pie|-rdynamic|-nostdlib|-nodefaultlibs|-nostartfiles|-pthread) set -- "$@" "$a" ;;
     -*) ;;
     *.c|*.s|*.S) n=$((n+1)); set -- "$@" "$tmp/$n.o" ;;
@@ -635,6 +652,25 @@ mod tests {
             (glibc.major, glibc.minor) <= (2, 17),
             "needs glibc {glibc:?}"
         );
+        // The source from stdin, and flag values that look like sources: each input is
+        // compiled once, and its object is linked where the source stood.
+        std::fs::write(dir.join("pre.c"), "#define EXTRA 1\n").unwrap();
+        let (pre, stdin_program) = (dir.join("pre.c"), dir.join("stdin"));
+        cmd!(
+            sh,
+            "{script} -include {pre} -DSRC=x.c -I {include} -x c - -o {stdin_program} -lm"
+        )
+        .stdin(std::fs::read(&c).unwrap())
+        .quiet()
+        .run()
+        .unwrap();
+        let code = std::process::Command::new(&stdin_program)
+            .status()
+            .unwrap()
+            .code();
+        assert_eq!(code, Some(42));
+        std::fs::remove_file(&stdin_program).unwrap();
+        std::fs::remove_file(&pre).unwrap();
         // Nothing left behind but the program.
         let mut left: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
