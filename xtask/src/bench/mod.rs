@@ -11,6 +11,7 @@
 //! zig cc through cargo-zigbuild).
 
 mod build;
+mod cc;
 mod doc;
 mod hyperfine;
 mod pack;
@@ -170,7 +171,7 @@ pub fn run(options: Options) -> Result<()> {
                 options.runs.unwrap_or(bench.runs(3, 1)),
                 options.before,
             )?,
-            Section::Cc => peer::compiler_calls(&bench)?,
+            Section::Cc => cc::compiler_calls(&bench)?,
         };
         let stamp = format!(
             "_Measured {} at commit {}; load average {before} before, {} after._\n\n",

@@ -14,7 +14,9 @@
 //! leaves it consistent (handover.rs, sign.rs).
 
 mod build;
+mod build_env;
 pub mod c_toolchain;
+pub mod floor_gcc;
 pub mod handover;
 pub mod installer;
 mod jemalloc_make;

@@ -2,8 +2,8 @@
 //! and what source (commit, SOURCE_DATE_EPOCH, compiler) the run records. Bad triples and
 //! unbuildable `--target`s fail here, before anything is built or written.
 
-use super::build;
 use super::c_toolchain;
+use super::{build, build_env};
 use crate::workspace::config::{self, Workspace};
 use crate::workspace::report::Report;
 use crate::workspace::target::{Host, How, Status, TargetTriple};
@@ -293,7 +293,7 @@ pub fn local_matrix(sh: &Shell, profile: &str) -> Result<LocalMatrix> {
             .flat_map(|z| z.env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())))
             .collect();
         env.extend(auditable.env().into_iter().map(|(k, v)| (k.to_owned(), v)));
-        env.extend(build::extra_env(
+        env.extend(build_env::extra_env(
             &planned.ws,
             (how, &planned.host.triple),
             &triples,
