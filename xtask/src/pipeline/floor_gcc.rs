@@ -226,7 +226,7 @@ mod tests {
 
     /// gcc compiles against the floor's headers: with 64-bit file offsets, glibc 2.28's headers
     /// turn `fcntl` into `fcntl64`, which glibc 2.17 lacks. The host's own headers (Debian 12:
-    /// glibc 2.36) do; the script's do not.
+    /// glibc 2.36) do; the script's do not at a 2.17 floor, and do at a 2.28 floor.
     #[test]
     fn floor_gcc_compiles_against_the_floors_headers() {
         let mut ws = workspace();
@@ -265,6 +265,15 @@ mod tests {
             ["fcntl64"],
             "the host's glibc is older than 2.28"
         );
+        // A floor of 2.28 reaches the headers too: `fcntl64` is then allowed.
+        ws.glibc_floor = linkaudit::GlibcVersion::new(2, 28);
+        let env = floor_gcc_env(&sh, &ws, &test_zig(&sh)).unwrap();
+        let (script, newer) = (std::path::PathBuf::from(&env[0].1), dir.join("newer.o"));
+        cmd!(sh, "{script} {flags...} {c} -o {newer}")
+            .quiet()
+            .run()
+            .unwrap();
+        assert_eq!(imports(&newer), ["fcntl64"]);
         let _ = std::fs::remove_dir_all(&ws.target_dir);
     }
 
